@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pancake needs (and, with --test, what its tests need), only when missing.
+#
+#   bash scripts/deps.sh          # to run: ffmpeg (ffprobe, detection frames, JPEG live view), the camera tools on a Pi
+#   bash scripts/deps.sh --test   # to test: also chromium, OpenSSH server+client, an FTP server, systemd's tools, fonts
+#
+# Idempotent: installed packages are left alone and apt-get is not run at all when nothing is missing.
+# Uses sudo when not root. Only Debian's archive (apt) is used; nothing is downloaded from elsewhere.
+set -euo pipefail
+
+want_test=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "deps: unknown option: $arg (use --test or nothing)" >&2; exit 2 ;;
+  esac
+done
+
+packages=(ffmpeg)
+if [ "$want_test" = 1 ]; then
+  packages+=(chromium openssh-server openssh-client python3-pyftpdlib systemd fonts-dejavu-core procps)
+fi
+
+have_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "deps: this is not a Debian-based system; install these yourself: ${packages[*]}" >&2
+  exit 1
+fi
+
+# On a Raspberry Pi the camera tools come from Raspberry Pi OS's archive; elsewhere they do not exist.
+if ! command -v rpicam-vid >/dev/null 2>&1 && ! command -v libcamera-vid >/dev/null 2>&1 && have_candidate rpicam-apps; then
+  packages+=(rpicam-apps)
+fi
+# MP4Box converts as in the original; Debian Bookworm has no gpac package, so it is optional.
+if have_candidate gpac; then packages+=(gpac); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all present: ${packages[*]}"
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "deps: need root to install: ${missing[*]} (run as root or install sudo)" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "deps: installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "deps: installed: ${missing[*]}"
