@@ -1,0 +1,107 @@
+// Upload destinations: what the user configured, how it is shown, and where a file goes remotely.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+
+/**
+ * One `--upload-scp` or `--upload-ftp` destination.
+ *
+ * `scp` is uploaded over SFTP (ssh2-sftp-client speaks SFTP, not the old scp protocol; OpenSSH's
+ * own `scp` uses SFTP too since 9.0), so the server needs its sftp subsystem, which every OpenSSH
+ * server has.
+ *
+ * For `ftp` with `secure: true` (explicit FTPS, AUTH TLS) the server's certificate is verified
+ * against the system's CAs and the host name, unless `tlsFingerprint` pins one certificate (the
+ * usual case for a self-signed certificate on a LAN) or `tlsInsecure` accepts any certificate
+ * (logged as a warning with the certificate's fingerprint on every connection).
+ */
+export type DestinationSpec =
+  | { kind: 'scp'; user: string; host: string; port: number; remoteDir: string }
+  | {
+      kind: 'ftp';
+      host: string;
+      port: number;
+      user: string;
+      password: string;
+      remoteDir: string;
+      secure: boolean;
+      /** SHA-256 fingerprint of the one certificate to accept, as `openssl x509 -fingerprint -sha256` prints it. */
+      tlsFingerprint?: string;
+      /** Accept any certificate (encryption without authentication of the server). */
+      tlsInsecure?: boolean;
+    };
+
+/** How a destination appears in logs and messages, e.g. "scp pi@192.168.1.23:22 bak/cam1". Never a password. */
+export function describeDestination(spec: DestinationSpec): string {
+  const host = spec.host.includes(':') ? `[${spec.host}]` : spec.host;
+  const kind = spec.kind === 'ftp' && spec.secure ? 'ftps' : spec.kind;
+  return `${kind} ${spec.user}@${host}:${spec.port} ${spec.remoteDir}`;
+}
+
+/**
+ * A stable name for a destination's pending state on disk: the same server, user and remote
+ * directory keep their pending files across restarts, whatever the password or TLS settings.
+ */
+export function destinationKey(spec: DestinationSpec): string {
+  const identity = JSON.stringify([spec.kind, spec.user, spec.host.toLowerCase(), spec.port, spec.remoteDir]);
+  const hash = createHash('sha256').update(identity).digest('hex').slice(0, 12);
+  const readable = `${spec.kind}-${spec.user}@${spec.host.toLowerCase()}-${spec.port}`.replace(/[^A-Za-z0-9@._-]/g, '_').slice(0, 60);
+  return `${readable}-${hash}`;
+}
+
+// YYYYMMDD-hhmm (continuous) or YYYYMMDD-hhmmss (detection), then an extension.
+const NAME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})?\.[A-Za-z0-9]+$/;
+
+/** Thrown for a file whose name carries no recording date; it can never be uploaded. */
+export class UploadNameError extends Error {
+  readonly code = 'UPLOAD_BAD_NAME';
+  constructor(fileName: string) {
+    super(`cannot upload ${JSON.stringify(fileName)}: the name is not YYYYMMDD-hhmm[ss].ext`);
+    this.name = 'UploadNameError';
+  }
+}
+
+/** Checks that `fileName` (a base name) is a recording's name; throws {@link UploadNameError} otherwise. */
+export function assertUploadName(fileName: string): void {
+  const m = NAME.exec(fileName);
+  if (!m) throw new UploadNameError(fileName);
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  const validDate = date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+  if (!validDate || h > 23 || mi > 59 || (m[6] !== undefined && s > 59)) throw new UploadNameError(fileName);
+}
+
+/**
+ * The remote folder of a recording: `20200624-0900.mp4` → `remoteDir/2020/06/24`, the date taken
+ * from the file name as the original did (not from the upload time, so late uploads land right).
+ */
+export function remoteDayDir(remoteDir: string, fileName: string): string {
+  assertUploadName(fileName);
+  return path.posix.join(remoteDir === '' ? '.' : remoteDir, fileName.slice(0, 4), fileName.slice(4, 6), fileName.slice(6, 8));
+}
+
+/**
+ * The name a file is written under before it is renamed into place. Fixed per file (not random),
+ * so a retry after a crash overwrites the leftover of the killed attempt instead of adding another;
+ * hidden, so directory listings and viewers skip it.
+ */
+export function remoteTempName(fileName: string): string {
+  return `.${fileName}.part`;
+}
+
+/** One connection to a destination, uploading one file at a time. */
+export interface RemoteSession {
+  /**
+   * Uploads `localPath` as `dayDir/fileName`: creates the folders, writes a temporary name, sets
+   * the modification time, renames into place (replacing an earlier copy of the same file).
+   */
+  upload(localPath: string, dayDir: string, fileName: string, mtimeMs: number): Promise<void>;
+  /** Removes the temporary file of `fileName` if one was left behind; never throws. */
+  discardTemp(dayDir: string, fileName: string): Promise<void>;
+  /** Closes the connection, aborting a transfer in progress; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Connects to one destination. */
+export interface Connector {
+  connect(): Promise<RemoteSession>;
+}
