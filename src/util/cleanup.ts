@@ -63,6 +63,15 @@ function lstatOrUndefined(p: string): fs.Stats | undefined {
   }
 }
 
+/** lstat while planning: a failure (a directory readable but not searchable) stops everything with exit 2. */
+function lstatForPlan(p: string): fs.Stats | undefined {
+  try {
+    return lstatOrUndefined(p);
+  } catch (err) {
+    throw new UsageError(`cannot look at ${p}: ${code(err)}`, USAGE_EXIT);
+  }
+}
+
 /**
  * The regular files directly in `dir`, by lstat: subdirectories, symlinks (even to files), sockets
  * and the like are neither counted nor deleted. Names starting with a dot are skipped too, as the
@@ -73,7 +82,7 @@ export function listRegularFiles(dir: string): FileEntry[] {
   for (const name of readNames(dir)) {
     if (name.startsWith('.')) continue;
     const p = path.join(dir, name);
-    const st = lstatOrUndefined(p);
+    const st = lstatForPlan(p);
     if (st?.isFile()) files.push({ path: p, size: st.size, mtimeMs: st.mtimeMs });
   }
   return files;
@@ -158,7 +167,7 @@ function realFolders(dir: string, accept: (name: string) => boolean): { folders:
   const folders: string[] = [];
   let others = 0;
   for (const name of readNames(dir)) {
-    const st = lstatOrUndefined(path.join(dir, name));
+    const st = lstatForPlan(path.join(dir, name));
     if (!st) continue;
     if (st.isDirectory() && accept(name)) folders.push(name);
     else others++;

@@ -173,6 +173,29 @@ describe('bad arguments: exit 2, one line, nothing deleted anywhere', () => {
     expect(left(b)).toHaveLength(4);
   });
 
+  it('a directory that can be listed but not searched', async () => {
+    const a = path.join(tmp, 'a');
+    const b = path.join(tmp, 'b');
+    recordings(a);
+    recordings(b);
+    // Root passes every permission check, so then the command runs as nobody, owning a/ and b/.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      fs.chmodSync(tmp, 0o755);
+      for (const d of [a, b]) fs.chownSync(d, 65534, 65534);
+    }
+    fs.chmodSync(b, 0o644);
+    try {
+      const r = await runDist(BY_NUMBER, [a, '0', b, '0'], asRoot ? { uid: 65534, gid: 65534 } : {});
+      expect(r.status).toBe(2);
+      // The first name listed, whichever it is.
+      expect(r.stderr).toMatch(/^pancake-limit-files-by-number: cannot look at \S+\/b\/a\d\.h264: EACCES\n$/);
+      expect(left(a)).toHaveLength(4);
+    } finally {
+      fs.chmodSync(b, 0o755);
+    }
+  });
+
   it('no arguments at all', async () => {
     const r = await runDist(BY_NUMBER, []);
     expect(r.status).toBe(2);
