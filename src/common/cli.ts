@@ -1,4 +1,6 @@
 // Command-line helpers shared by every program: one-line user errors with exit codes, number parsing.
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 
 /** An error the user caused (a bad flag, a missing directory): printed as one line, no stack trace. */
@@ -57,4 +59,16 @@ export function exitOverride(command: Command): Command {
   return command.exitOverride().configureOutput({
     writeErr: (s) => process.stderr.write(s),
   });
+}
+
+/** An existing directory given to `flag`, as an absolute path; otherwise a UsageError naming the flag. */
+export function requireDirectory(dir: string, flag: string): string {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new UsageError(`${flag}: no such directory: ${dir}`);
+  }
+  if (!stat.isDirectory()) throw new UsageError(`${flag}: not a directory: ${dir}`);
+  return path.resolve(dir);
 }

@@ -1,12 +1,131 @@
 #!/usr/bin/env node
-// pancake: owns the camera, records H.264, serves the live view and emits events to postproc.
-import { Command } from 'commander';
-import { exitOverride, runMain } from '../common/cli.js';
-import { VERSION } from '../common/paths.js';
+// pancake: owns the camera, records H.264, and emits events to postproc.
+import fs from 'node:fs';
+import path from 'node:path';
+import { runMain, UsageError } from '../common/cli.js';
+import { systemClock } from '../common/clock.js';
+import type { PancakeEvent } from '../common/events.js';
+import { createLogger } from '../common/log.js';
+import { TESTCARD_FPS, TESTCARD_PATH } from '../common/paths.js';
+import { FileLoopSource } from './camera/file-source.js';
+import { annotateConfig, buildRpicamArgs } from './camera/rpicam.js';
+import { RpicamSource } from './camera/rpicam-source.js';
+import { findCameraTool, pickEncoder } from './camera/select.js';
+import type { SourceFactory } from './camera/source.js';
+import { CameraSupervisor } from './camera/supervisor.js';
+import { EventLink } from './events/link.js';
+import { Outbox, type NewEvent } from './events/outbox.js';
+import { parsePancakeArgs } from './options.js';
+import { ContinuousRecorder, type FinishedRecording } from './record/continuous.js';
+import { RecordingJournal } from './record/journal.js';
 
 await runMain('pancake', async () => {
-  const program = exitOverride(new Command('pancake'))
-    .description('Raspberry Pi CCTV: camera live view in the browser, continuous and detection recording, events to postproc')
-    .version(VERSION);
-  program.parse(process.argv);
+  const config = parsePancakeArgs(process.argv.slice(2));
+  const clock = systemClock;
+
+  // The camera tool is looked for before anything is created, so a missing camera leaves no trace.
+  let cameraTool: string | undefined;
+  if (config.camera.kind === 'auto') {
+    cameraTool = findCameraTool();
+    if (!cameraTool) throw new UsageError('no camera tool found (rpicam-vid, libcamera-vid); without a Pi camera try --camera test', 2);
+  }
+
+  const logger = createLogger({ program: 'pancake', file: config.log });
+  fs.mkdirSync(config.stateDir, { recursive: true });
+
+  // Events: durable outbox first, delivery to postproc whenever it is reachable.
+  const outbox = config.emit ? new Outbox(path.join(config.stateDir, 'outbox'), logger) : undefined;
+  const link = config.emit && outbox ? new EventLink({ socketName: config.emit, outbox, clock, logger }) : undefined;
+  const emit = (event: NewEvent, id?: string): void => {
+    if (!outbox) return;
+    const stored: PancakeEvent = outbox.add(event, id);
+    logger.info(`event: ${JSON.stringify(stored)}`);
+    link?.flush();
+  };
+  const announce = (rec: FinishedRecording | (Omit<FinishedRecording, 'frames' | 'bytes'>)): void =>
+    emit({
+      h264: rec.path, fps: rec.fps, width: rec.width, height: rec.height, rotation: rec.rotation,
+      start: new Date(rec.start).toISOString(), end: new Date(rec.end).toISOString(),
+      ...(rec.detection === undefined ? {} : { detection: rec.detection }),
+    });
+
+  // Files a crash left open are finished now (Annex B is playable up to its last whole frame) and announced.
+  const journal = new RecordingJournal(path.join(config.stateDir, 'recording'));
+  for (const left of journal.leftovers()) {
+    const stat = fs.statSync(left.path, { throwIfNoEntry: false });
+    if (stat && stat.size > 0) {
+      logger.warn(`record: ${left.path} was left open by a previous run; announcing it as finished`);
+      announce({ ...left, end: stat.mtimeMs });
+    }
+    journal.closed(left.path);
+  }
+
+  const fps = config.camera.kind === 'test' ? TESTCARD_FPS : config.fps;
+  const recorder = config.recordContinuous
+    ? new ContinuousRecorder({
+        dir: config.recordContinuous, segmentMinutes: config.segmentMinutes, fps, rotation: config.rotation,
+        clock, logger, journal,
+        onFinished: announce,
+        onStorage: (state, reason, file) => emit({ storage: state, reason, ...(file ? { path: file } : {}), time: new Date(clock.now()).toISOString() }),
+      })
+    : undefined;
+
+  let factory: SourceFactory;
+  if (config.camera.kind === 'auto') {
+    const tool = cameraTool!;
+    const encoder = pickEncoder(config.encoder);
+    const annotateFile = path.join(config.stateDir, 'annotate.json');
+    fs.writeFileSync(annotateFile, JSON.stringify(annotateConfig(config.annotateTextSize), null, 2));
+    let annotate = true;
+    logger.info(`camera: ${tool}, ${config.streamWidth}x${config.streamHeight} at ${config.fps} fps, ${encoder} H.264 encoder`);
+    factory = () =>
+      new RpicamSource({
+        tool, logger,
+        args: buildRpicamArgs({
+          width: config.streamWidth, height: config.streamHeight, fps: config.fps, vflip: config.vflip, hflip: config.hflip,
+          rotation: config.rotation, encoder, postProcessFile: annotate ? annotateFile : undefined,
+        }),
+        onMissingAnnotateStage: () => {
+          annotate = false;
+          logger.warn('camera: this rpicam-apps has no annotate_cv stage (e.g. rpicam-apps-lite), so there is no date/time overlay; install rpicam-apps for it');
+        },
+      });
+  } else {
+    const file = config.camera.kind === 'test' ? TESTCARD_PATH : config.camera.path;
+    const description = config.camera.kind === 'test' ? 'built-in test card' : `file ${file}`;
+    logger.info(`camera: ${description} looped at ${fps} fps`);
+    factory = () => new FileLoopSource(file, fps, clock, description);
+  }
+
+  const supervisor = new CameraSupervisor({
+    factory, clock, logger,
+    onAccessUnit: (unit, sps) => recorder?.push(unit, sps),
+    onDown: (reason) => {
+      void recorder?.finishCurrent();
+      emit({ camera: 'down', reason, time: new Date(clock.now()).toISOString() });
+    },
+    onUp: () => emit({ camera: 'up', time: new Date(clock.now()).toISOString() }),
+  });
+
+  link?.start();
+  supervisor.start();
+  logger.info(`pancake started${config.recordContinuous ? `, recording into ${config.recordContinuous}` : ''}${config.emit ? `, events to @${config.emit}` : ''}`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  logger.info(`${signal}: finishing recordings and stopping`);
+  // Close in reverse order: camera, then files (their events go to the outbox), then a short wait for acks.
+  await supervisor.close();
+  await recorder?.close();
+  if (link) {
+    const delivered = await link.drain(2000);
+    if (!delivered) logger.warn(`events: ${outbox!.pending().length} event(s) not acknowledged yet; they stay in the outbox and are sent on the next start`);
+    link.close();
+  }
+  logger.info('pancake stopped');
+  // winston writes asynchronously; give the transport a moment before the process ends.
+  await new Promise<void>((resolve) => logger.on('finish', resolve).end());
+  return 0;
 });

@@ -1,0 +1,93 @@
+// npm run bench:record — pancake's continuous recording versus `ffmpeg -c copy -f segment` on the same live stream.
+//
+// A 1920x1080 30 fps ~8 Mbit/s H.264 stream (generated once with ffmpeg into .bench/) is played in
+// real time by the fake rpicam-vid for 60 s (BENCH_SECONDS) into (a) pancake with --record-continuous
+// and --emit, and (b) the fake camera piped into ffmpeg segmenting with -c copy. Each recorder's own
+// CPU time and peak RSS are read from /proc just before it is stopped; the camera is not counted.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../src/common/paths.js';
+import { printTable } from './lib/measure.js';
+import { processCpuSeconds, processPeakRssMb } from './lib/proc.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const CACHE = path.join(PROJECT_ROOT, '.bench');
+const CLIP = path.join(CACHE, 'record-1080p30-8M.h264');
+const FAKE_CAMERA = path.join(PROJECT_ROOT, 'test', 'fake-camera', 'rpicam-vid');
+
+function makeClip(): void {
+  if (fs.existsSync(CLIP)) return;
+  fs.mkdirSync(CACHE, { recursive: true });
+  console.log('generating a 20 s 1080p30 ~8 Mbit/s clip (once) …');
+  // Noise keeps the encoder from compressing the pattern to nothing, so the bitrate is real.
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30:duration=20,noise=alls=12:allf=t',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-b:v', '8M', '-maxrate', '8M', '-bufsize', '4M',
+    '-x264-params', 'keyint=30:min-keyint=30:scenecut=0:bframes=0:repeat-headers=1', '-f', 'h264', CLIP], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('ffmpeg failed to make the benchmark clip');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const cameraArgs = ['-t', '0', '-n', '--codec', 'h264', '--inline', '--intra', '30', '--flush', '--width', '1920', '--height', '1080', '--framerate', '30', '-o', '-'];
+
+async function stopAfter(child: ChildProcess, pid: number): Promise<{ cpu: number; rss: number }> {
+  await sleep(SECONDS * 1000);
+  const cpu = processCpuSeconds(pid);
+  const rss = processPeakRssMb(pid);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('close', r));
+  return { cpu, rss };
+}
+
+async function runPancake(dir: string): Promise<{ cpu: number; rss: number; files: number }> {
+  // A postproc stand-in that acknowledges every event, so the outbox path is exercised as in production.
+  const name = `bench-record-${process.pid}`;
+  const server = net.createServer((s) => {
+    let buf = '';
+    s.setEncoding('utf8');
+    s.on('data', (t: string) => {
+      buf += t;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const id = (JSON.parse(buf.slice(0, nl)) as { id: string }).id;
+        buf = buf.slice(nl + 1);
+        s.write(JSON.stringify({ ack: id }) + '\n');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen({ path: `\0${name}` }, r));
+  const env = { ...process.env, PATH: `${path.dirname(FAKE_CAMERA)}:${process.env.PATH}`, FAKE_CAMERA_SOURCE: CLIP };
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'pancake', 'main.js'), '--resolution', '1920', '1080', '--fps', '30',
+    '--record-continuous', dir, '--segment-minutes', '1', '--emit', name], { env, stdio: 'ignore' });
+  const result = await stopAfter(child, child.pid!);
+  server.close();
+  return { ...result, files: fs.readdirSync(dir).filter((f) => f.endsWith('.h264')).length };
+}
+
+async function runFfmpeg(dir: string): Promise<{ cpu: number; rss: number; files: number }> {
+  const camera = spawn(FAKE_CAMERA, cameraArgs, { env: { ...process.env, FAKE_CAMERA_SOURCE: CLIP }, stdio: ['ignore', 'pipe', 'ignore'] });
+  const ffmpeg = spawn('ffmpeg', ['-v', 'error', '-f', 'h264', '-framerate', '30', '-i', 'pipe:0', '-c', 'copy', '-f', 'segment',
+    '-segment_time', '60', '-reset_timestamps', '1', path.join(dir, '%03d.h264')], { stdio: [camera.stdout, 'ignore', 'inherit'] });
+  const result = await stopAfter(ffmpeg, ffmpeg.pid!);
+  camera.kill('SIGTERM');
+  return { ...result, files: fs.readdirSync(dir).length };
+}
+
+makeClip();
+spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-record-'));
+fs.mkdirSync(path.join(work, 'pancake'));
+fs.mkdirSync(path.join(work, 'ffmpeg'));
+const bitrate = (fs.statSync(CLIP).size * 8) / 20 / 1e6;
+console.log(`stream: 1920x1080 30 fps, ${bitrate.toFixed(1)} Mbit/s, ${SECONDS} s real time per recorder (one after the other)`);
+const ours = await runPancake(path.join(work, 'pancake'));
+const peer = await runFfmpeg(path.join(work, 'ffmpeg'));
+fs.rmSync(work, { recursive: true, force: true });
+
+printTable([
+  ['recorder', 'CPU-s per s of video', 'peak RSS MB', 'files'],
+  ['pancake --record-continuous --emit', ours.cpu / SECONDS, ours.rss, ours.files],
+  ['ffmpeg -c copy -f segment', peer.cpu / SECONDS, peer.rss, peer.files],
+]);
+console.log(`CPU ratio pancake/ffmpeg: ${(ours.cpu / peer.cpu).toFixed(2)} (target ≤ 1.0); pancake peak RSS ${ours.rss.toFixed(1)} MB (target ≤ 80 MB)`);

@@ -1,0 +1,134 @@
+// The connection to postproc: sends the outbox in order over the abstract unix socket, reads acks, reconnects.
+import net from 'node:net';
+import type { Clock, Timer } from '../../common/clock.js';
+import { abstractSocketPath, encodeLine, MAX_EVENT_LINE_BYTES, type PancakeEvent } from '../../common/events.js';
+import type { Logger } from '../../common/log.js';
+import type { Outbox } from './outbox.js';
+
+export interface EventLinkOptions {
+  socketName: string;
+  outbox: Outbox;
+  clock: Clock;
+  logger: Logger;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/**
+ * Never blocks recording: events go to the outbox first (synchronously, durably), and this link
+ * delivers whatever is there whenever postproc is reachable. Everything unacknowledged is sent
+ * again, in order, after each reconnect; postproc ignores ids it has already handled.
+ */
+export class EventLink {
+  private socket: net.Socket | undefined;
+  private connected = false;
+  private closed = false;
+  private sent = new Set<string>();
+  private failures = 0;
+  private retry: Timer | undefined;
+  private inbound = '';
+  private loggedDown = false;
+
+  constructor(private readonly options: EventLinkOptions) {}
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Delivers new outbox events now if connected. */
+  flush(): void {
+    if (!this.connected || !this.socket) return;
+    for (const event of this.options.outbox.pending()) {
+      if (this.sent.has(event.id)) continue;
+      this.sent.add(event.id);
+      this.socket.write(encodeLine(event));
+    }
+  }
+
+  /** Whether every event has been acknowledged. */
+  get idle(): boolean {
+    return this.options.outbox.pending().length === 0;
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const { socketName, logger } = this.options;
+    const socket = net.createConnection({ path: abstractSocketPath(socketName) });
+    this.socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('connect', () => {
+      this.connected = true;
+      this.failures = 0;
+      this.loggedDown = false;
+      this.sent.clear();
+      logger.info(`events: connected to postproc at @${socketName}; ${this.options.outbox.pending().length} event(s) to send`);
+      this.flush();
+    });
+    socket.on('data', (text: string) => this.onData(text));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (!this.loggedDown) {
+        logger.warn(`events: postproc not reachable at @${socketName} (${err.code ?? err.message}); events wait in the outbox`);
+        this.loggedDown = true;
+      }
+    });
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      if (this.connected) logger.warn(`events: connection to postproc closed; reconnecting`);
+      this.connected = false;
+      this.socket = undefined;
+      this.scheduleReconnect();
+    });
+  }
+
+  private onData(text: string): void {
+    this.inbound += text;
+    if (this.inbound.length > MAX_EVENT_LINE_BYTES) {
+      this.options.logger.warn('events: postproc sent an over-long line; reconnecting');
+      this.inbound = '';
+      this.socket?.destroy();
+      return;
+    }
+    let nl: number;
+    while ((nl = this.inbound.indexOf('\n')) >= 0) {
+      const line = this.inbound.slice(0, nl).trim();
+      this.inbound = this.inbound.slice(nl + 1);
+      if (!line) continue;
+      try {
+        const msg = JSON.parse(line) as { ack?: unknown };
+        if (typeof msg.ack === 'string') {
+          this.options.outbox.ack(msg.ack);
+          this.sent.delete(msg.ack);
+        }
+      } catch {
+        this.options.logger.warn(`events: ignoring a line from postproc that is not JSON`);
+      }
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    const { initialBackoffMs = 1000, maxBackoffMs = 30_000, clock } = this.options;
+    const pause = Math.min(maxBackoffMs, initialBackoffMs * 2 ** this.failures);
+    this.failures++;
+    this.retry = clock.setTimeout(() => this.connect(), pause);
+  }
+
+  /** Waits up to `ms` for every event to be acknowledged (at shutdown). */
+  async drain(ms: number): Promise<boolean> {
+    const until = this.options.clock.monotonic() + ms;
+    while (!this.idle && this.options.clock.monotonic() < until) {
+      this.flush();
+      await new Promise<void>((resolve) => this.options.clock.setTimeout(resolve, 20));
+    }
+    return this.idle;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.retry?.cancel();
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+}
+
+export type { PancakeEvent };

@@ -1,0 +1,61 @@
+// A stand-in for postproc's socket in pancake tests: collects events and acknowledges them (or not).
+import net from 'node:net';
+import type { PancakeEvent } from '../../src/common/events.js';
+
+export interface EventSink {
+  events: PancakeEvent[];
+  /** Resolves when an event matching `pred` has arrived (checks earlier ones too). */
+  waitFor(pred: (e: PancakeEvent) => boolean, timeoutMs?: number): Promise<PancakeEvent>;
+  close(): Promise<void>;
+}
+
+/** Listens on the abstract socket "\0"+name; every received line is parsed and, when `ack`, acknowledged. */
+export function startEventSink(name: string, { ack = true } = {}): Promise<EventSink> {
+  const events: PancakeEvent[] = [];
+  const waiters: { pred: (e: PancakeEvent) => boolean; resolve: (e: PancakeEvent) => void }[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let buf = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      buf += text;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const event = JSON.parse(buf.slice(0, nl)) as PancakeEvent;
+        buf = buf.slice(nl + 1);
+        events.push(event);
+        if (ack) socket.write(JSON.stringify({ ack: event.id }) + '\n');
+        for (const w of [...waiters]) {
+          if (w.pred(event)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(event);
+          }
+        }
+      }
+    });
+    socket.on('error', () => {});
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ path: `\0${name}` }, () =>
+      resolve({
+        events,
+        waitFor(pred, timeoutMs = 15_000) {
+          const found = events.find(pred);
+          if (found) return Promise.resolve(found);
+          return new Promise((res, rej) => {
+            const timer = setTimeout(() => rej(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events)}`)), timeoutMs);
+            waiters.push({ pred, resolve: (e) => (clearTimeout(timer), res(e)) });
+          });
+        },
+        close: () =>
+          new Promise<void>((res) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => res());
+          }),
+      }),
+    );
+  });
+}

@@ -1,0 +1,46 @@
+// Runs the compiled pancake as a child for end-to-end tests, with its log captured.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { DIST, envWithFakeCamera } from './env.js';
+
+export interface PancakeProcess {
+  child: ChildProcess;
+  log(): string;
+  /** Resolves with the exit code (or signal) once it has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves when the log contains `text`. */
+  waitForLog(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+}
+
+/** Starts dist/pancake/main.js; `wrap` is a command line to run it under (e.g. unshare … sh -c '…'). */
+export function startPancake(args: string[], env: Record<string, string> = {}, cwd?: string, wrap: string[] = []): PancakeProcess {
+  const argv = [...wrap, process.execPath, path.join(DIST, 'pancake', 'main.js'), ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { env: envWithFakeCamera(env), cwd });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    log: () => output,
+    exited,
+    async waitForLog(text, timeoutMs = 15_000) {
+      const until = Date.now() + timeoutMs;
+      const has = (): boolean => (typeof text === 'string' ? output.includes(text) : text.test(output));
+      while (!has()) {
+        if (Date.now() > until) throw new Error(`log never showed ${String(text)}:\n${output}`);
+        if (child.exitCode !== null) throw new Error(`pancake exited (${child.exitCode}) before ${String(text)}:\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop(signal = 'SIGTERM') {
+      const t = Date.now();
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const r = await exited;
+      return { ...r, ms: Date.now() - t };
+    },
+  };
+}

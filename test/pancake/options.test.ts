@@ -1,0 +1,75 @@
+// Every bad command line gets one line naming the flag and the original's exit code, before anything starts.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePancakeArgs } from '../../src/pancake/options.js';
+import { makeTmp, removeTmp, runDist } from '../helpers/env.js';
+
+let tmp: string;
+beforeAll(() => {
+  tmp = makeTmp();
+  fs.mkdirSync(path.join(tmp, 'h264'));
+  fs.writeFileSync(path.join(tmp, 'afile'), '');
+});
+afterAll(() => removeTmp(tmp));
+
+describe('pancake command line', () => {
+  it.each<[string[], string]>([
+    [['--record-resize', '640', '480'], 'pancake: --record-resize is set. Please also set --record-continuous or --record-detection.'],
+    [['--detect-resize', '224', '224'], 'pancake: --detect-resize is set. Please also set --detect.'],
+    [['--detect-interval', '2'], 'pancake: --detect-interval is set. Please also set --detect.'],
+    [['--record-detection', 'edge', 'h264'], 'pancake: --record-detection is set. Please also set --detect to generate detections.'],
+    [['--record-continuous', 'nowhere'], 'pancake: --record-continuous: no such directory: nowhere'],
+    [['--record-continuous', 'afile'], 'pancake: --record-continuous: not a directory: afile'],
+    [['--fps', 'twelve'], 'pancake: --fps: not a whole number: twelve'],
+    [['--fps', '0'], 'pancake: --fps: must be at least 1: 0'],
+    [['--resolution', '640'], 'pancake: --resolution: expected two numbers width height, got: 640'],
+    [['--resolution', '640', 'x480'], 'pancake: --resolution height: not a whole number: x480'],
+    [['--annotate-text-size', '500'], 'pancake: --annotate-text-size: must be at most 160: 500'],
+    [['--segment-minutes', '7'], 'pancake: --segment-minutes: must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60): 7'],
+    [['--camera', 'usb'], 'pancake: --camera: unknown source: usb (auto, test or file:PATH)'],
+    [['--camera', 'file:missing.h264'], 'pancake: --camera: no such file: missing.h264'],
+    [['--emit', ''], 'pancake: --emit: not a usable socket name: ""'],
+    [['--login', 'password.txt'], 'pancake: --login: not available in this version yet'],
+  ])('%j', async (args, message) => {
+    const r = await runDist('pancake/main.js', ['--camera', 'test', ...args], { cwd: tmp });
+    expect(r.stderr.trim()).toBe(message);
+    expect(r.status).toBe(3);
+  });
+
+  it('rejects an unknown rotation through commander (exit 2, naming the flag)', async () => {
+    const r = await runDist('pancake/main.js', ['--rotation', '45'], { cwd: tmp });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("option '--rotation <degrees>' argument '45' is invalid");
+  });
+
+  it('exits 2 with a hint when no camera tool is on PATH', async () => {
+    const r = await runDist('pancake/main.js', [], { cwd: tmp, env: { ...process.env, PATH: '/nonexistent' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('pancake: no camera tool found (rpicam-vid, libcamera-vid); without a Pi camera try --camera test');
+  });
+
+  it('keeps the original defaults', () => {
+    const c = parsePancakeArgs([], { XDG_STATE_HOME: tmp });
+    expect([c.width, c.height, c.fps, c.annotateTextSize, c.segmentMinutes, c.rotation]).toEqual([320, 240, 12, 24, 15, 0]);
+    expect([c.streamWidth, c.streamHeight]).toEqual([320, 240]);
+    expect(c.camera).toEqual({ kind: 'auto' });
+    expect(c.stateDir).toBe(path.join(tmp, 'pancake'));
+  });
+
+  it('encodes one stream at --record-resize and keeps state beside the recordings', () => {
+    const dir = path.join(tmp, 'h264');
+    const c = parsePancakeArgs(['--resolution', '640', '480', '--record-resize', '1280', '720', '--record-continuous', dir]);
+    expect([c.width, c.height, c.streamWidth, c.streamHeight]).toEqual([640, 480, 1280, 720]);
+    expect(c.stateDir).toBe(path.join(dir, '.pancake'));
+  });
+
+  it('lists the original flags in --help', async () => {
+    const r = await runDist('pancake/main.js', ['--help']);
+    for (const flag of ['--port', '--resolution', '--fps', '--vflip', '--hflip', '--rotation', '--annotate-text-size', '--max-stream-fps',
+      '--record-continuous', '--record-detection', '--record-resize', '--detect ', '--detect-resize', '--detect-interval', '--emit', '--login',
+      '--camera', '--segment-minutes', '--state-dir', '--log']) {
+      expect(r.stdout).toContain(flag);
+    }
+  });
+});
