@@ -5,6 +5,8 @@ import path from 'node:path';
 import { runMain, UsageError } from '../common/cli.js';
 import { systemClock } from '../common/clock.js';
 import type { PancakeEvent } from '../common/events.js';
+import type { AccessUnit } from '../common/h264/annexb.js';
+import type { SpsInfo } from '../common/h264/sps.js';
 import { createLogger } from '../common/log.js';
 import { TESTCARD_FPS, TESTCARD_PATH } from '../common/paths.js';
 import { FileLoopSource } from './camera/file-source.js';
@@ -18,6 +20,7 @@ import { Outbox, type NewEvent } from './events/outbox.js';
 import { parsePancakeArgs } from './options.js';
 import { ContinuousRecorder, type FinishedRecording } from './record/continuous.js';
 import { RecordingJournal } from './record/journal.js';
+import type { PancakeStatus } from './status.js';
 
 await runMain('pancake', async () => {
   const config = parsePancakeArgs(process.argv.slice(2));
@@ -97,10 +100,26 @@ await runMain('pancake', async () => {
     factory = () => new FileLoopSource(file, fps, clock, description);
   }
 
+  // The hub: every access unit of the one camera stream goes to each consumer, in this order.
+  const status: PancakeStatus = {
+    camera: 'starting',
+    rotation: config.rotation,
+    get recording() {
+      return Boolean(recorder?.recording);
+    },
+  };
+  const consumers: ((unit: AccessUnit, sps: SpsInfo | undefined) => void)[] = [];
+  if (recorder) consumers.push((unit, sps) => recorder.push(unit, sps));
+
   const supervisor = new CameraSupervisor({
     factory, clock, logger,
-    onAccessUnit: (unit, sps) => recorder?.push(unit, sps),
+    onAccessUnit: (unit, sps) => {
+      status.camera = 'up';
+      for (const consume of consumers) consume(unit, sps);
+    },
     onDown: (reason) => {
+      status.camera = 'down';
+      status.cameraReason = reason;
       void recorder?.finishCurrent();
       emit({ camera: 'down', reason, time: new Date(clock.now()).toISOString() });
     },

@@ -59,6 +59,11 @@ export class ContinuousRecorder {
 
   constructor(private readonly options: ContinuousRecorderOptions) {}
 
+  /** Whether a file is being written now. */
+  get recording(): boolean {
+    return this.current !== undefined;
+  }
+
   /** Takes the next access unit of the camera stream. */
   push(unit: AccessUnit, sps: SpsInfo | undefined): void {
     if (this.closed) return;
