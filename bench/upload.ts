@@ -1,0 +1,137 @@
+// Benchmark: a 300 MB upload over SFTP on loopback to a test sshd, ours (SftpConnector) against OpenSSH scp.
+//
+//   npm run bench:upload                      # 300 MB, our defaults vs scp
+//   npm run bench:upload -- --mb 100 --sweep  # also try other fastPut settings
+//
+// Each upload runs as its own process under bench/lib/measure.ts, so wall time, CPU time and
+// peak RSS are those of the uploader alone. The server is the OpenSSH sshd of the tests, with
+// the same host key, user key and known_hosts for every client.
+import { randomFillSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { systemClock } from '../src/common/clock.js';
+import { createLogger } from '../src/common/log.js';
+import { SftpConnector } from '../src/postproc/upload/sftp.js';
+import { startSshd } from '../test/helpers/sshd.js';
+import { measure, printTable, type Measurement } from './lib/measure.js';
+
+const SELF = fileURLToPath(import.meta.url);
+
+interface ChildConfig {
+  file: string;
+  dayDir: string;
+  user: string;
+  port: number;
+  sshDir: string;
+  concurrency?: number;
+  chunkSize?: number;
+}
+
+// Child mode: one upload, exactly as the queue does it (connect, mkdir, temp, utimes, rename).
+async function child(config: ChildConfig): Promise<void> {
+  const logger = createLogger({ program: 'bench-upload', level: 'warn' });
+  const connector = new SftpConnector(
+    { kind: 'scp', user: config.user, host: '127.0.0.1', port: config.port, remoteDir: path.dirname(config.dayDir) },
+    {
+      sshDir: config.sshDir,
+      agent: '',
+      logger,
+      ...(config.concurrency ? { concurrency: config.concurrency } : {}),
+      ...(config.chunkSize ? { chunkSize: config.chunkSize } : {}),
+    },
+  );
+  const started = systemClock.monotonic();
+  const session = await connector.connect();
+  await session.upload(config.file, config.dayDir, path.basename(config.file), fs.statSync(config.file).mtimeMs);
+  await session.close();
+  // On stderr, which measure() captures (stdout goes to the terminal).
+  console.error(`TRANSFER ${(systemClock.monotonic() - started) / 1000}`);
+}
+
+function writeFile(file: string, mb: number): void {
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(4 << 20);
+  for (let left = mb << 20; left > 0; left -= chunk.length) {
+    randomFillSync(chunk); // incompressible, like video
+    fs.writeSync(fd, chunk, 0, Math.min(left, chunk.length));
+  }
+  fs.closeSync(fd);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const mbIndex = args.indexOf('--mb');
+  const mb = mbIndex >= 0 ? Number(args[mbIndex + 1]) : 300;
+  const sweep = args.includes('--sweep');
+
+  const server = await startSshd();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pancake-bench-upload-'));
+  try {
+    const name = '20200624-0900.mp4';
+    const file = path.join(work, name);
+    writeFile(file, mb);
+    const dayDir = path.join(server.root, 'bak', '2020', '06', '24');
+    const remote = path.join(dayDir, name);
+    const rows: (string | number)[][] = [['uploader', 'seconds', 'MB/s', 'CPU s', 'peak RSS MB', 'note']];
+    const results: Record<string, Measurement> = {};
+
+    const clean = (): void => fs.rmSync(path.join(server.root, 'bak'), { recursive: true, force: true });
+    const check = (label: string): void => {
+      if (!fs.existsSync(remote) || fs.statSync(remote).size !== fs.statSync(file).size) throw new Error(`${label}: the file did not arrive whole`);
+    };
+    const add = (label: string, m: Measurement, note = ''): void => {
+      if (m.status !== 0) throw new Error(`${label} failed (${m.status}): ${m.stderr.slice(-2000)}`);
+      check(label);
+      results[label] = m;
+      rows.push([label, m.wall, mb / m.wall, m.cpu, m.maxRssMb, note]);
+      clean();
+    };
+
+    const ours = async (label: string, tuning: { concurrency?: number; chunkSize?: number } = {}): Promise<void> => {
+      clean();
+      const config: ChildConfig = { file, dayDir, user: server.user, port: server.port, sshDir: server.sshDir, ...tuning };
+      const m = await measure(process.execPath, ['--import', 'tsx', SELF, '--child', JSON.stringify(config)], { cwd: path.dirname(path.dirname(SELF)) });
+      const transfer = /TRANSFER ([\d.]+)/.exec(m.stderr);
+      add(label, m, transfer ? `${(mb / Number(transfer[1])).toFixed(0)} MB/s excluding Node start-up` : '');
+    };
+
+    const scp = async (label: string, extra: string[]): Promise<void> => {
+      clean();
+      fs.mkdirSync(dayDir, { recursive: true });
+      const m = await measure('scp', [
+        ...extra, '-q', '-P', String(server.port),
+        '-i', path.join(server.sshDir, 'id_ed25519'),
+        '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
+        '-o', `UserKnownHostsFile=${path.join(server.sshDir, 'known_hosts')}`,
+        file, `${server.user}@127.0.0.1:${remote}`,
+      ]);
+      add(label, m, extra.length ? 'legacy scp protocol' : 'SFTP protocol (OpenSSH ≥ 9.0)');
+    };
+
+    await scp('OpenSSH scp', []);
+    await ours('ours (SftpConnector)');
+    await scp('OpenSSH scp -O', ['-O']);
+    if (sweep) {
+      for (const [concurrency, chunkSize] of [[16, 32768], [64, 65536], [128, 32768], [32, 131072]] as const) {
+        await ours(`ours concurrency ${concurrency} chunk ${chunkSize / 1024}K`, { concurrency, chunkSize });
+      }
+    }
+
+    console.log(`\nUpload of ${mb} MB over SFTP to OpenSSH sshd on 127.0.0.1 (${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'})\n`);
+    printTable(rows);
+    const ratio = results['OpenSSH scp']!.wall / results['ours (SftpConnector)']!.wall;
+    console.log(`\nthroughput ours / scp: ${ratio.toFixed(2)} (target ≥ 0.5) ${ratio >= 0.5 ? 'OK' : 'BELOW TARGET'}`);
+  } finally {
+    await server.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const childIndex = process.argv.indexOf('--child');
+if (childIndex >= 0) {
+  await child(JSON.parse(process.argv[childIndex + 1]!) as ChildConfig);
+} else {
+  await main();
+}
