@@ -4,20 +4,19 @@
 //   npm run bench:upload -- --mb 100 --sweep  # also try other fastPut settings
 //
 // Each upload runs as its own process under bench/lib/measure.ts, so wall time, CPU time and
-// peak RSS are those of the uploader alone. The server is the OpenSSH sshd of the tests, with
+// peak RSS are those of the uploader alone (ours from the compiled dist/, built first). The server is the OpenSSH sshd of the tests, with
 // the same host key, user key and known_hosts for every client.
+import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { systemClock } from '../src/common/clock.js';
-import { createLogger } from '../src/common/log.js';
-import { SftpConnector } from '../src/postproc/upload/sftp.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startSshd } from '../test/helpers/sshd.js';
 import { measure, printTable, type Measurement } from './lib/measure.js';
 
-const SELF = fileURLToPath(import.meta.url);
+const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const DIST = path.join(ROOT, 'dist');
 
 interface ChildConfig {
   file: string;
@@ -29,25 +28,33 @@ interface ChildConfig {
   chunkSize?: number;
 }
 
-// Child mode: one upload, exactly as the queue does it (connect, mkdir, temp, utimes, rename).
-async function child(config: ChildConfig): Promise<void> {
-  const logger = createLogger({ program: 'bench-upload', level: 'warn' });
-  const connector = new SftpConnector(
-    { kind: 'scp', user: config.user, host: '127.0.0.1', port: config.port, remoteDir: path.dirname(config.dayDir) },
-    {
-      sshDir: config.sshDir,
-      agent: '',
-      logger,
-      ...(config.concurrency ? { concurrency: config.concurrency } : {}),
-      ...(config.chunkSize ? { chunkSize: config.chunkSize } : {}),
-    },
-  );
-  const started = systemClock.monotonic();
-  const session = await connector.connect();
-  await session.upload(config.file, config.dayDir, path.basename(config.file), fs.statSync(config.file).mtimeMs);
-  await session.close();
-  // On stderr, which measure() captures (stdout goes to the terminal).
-  console.error(`TRANSFER ${(systemClock.monotonic() - started) / 1000}`);
+// Our side runs from the compiled dist/, so neither tsx nor esbuild is in the measurement: one
+// upload exactly as the queue does it (connect, mkdir, temporary name, utimes, rename).
+const CHILD = `
+const config = JSON.parse(process.argv[1]);
+const { SftpConnector } = await import(${JSON.stringify(pathToFileURL(path.join(DIST, 'postproc/upload/sftp.js')).href)});
+const { createLogger } = await import(${JSON.stringify(pathToFileURL(path.join(DIST, 'common/log.js')).href)});
+const { statSync } = await import('node:fs');
+const { basename, dirname } = await import('node:path');
+const logger = createLogger({ program: 'bench-upload', level: 'warn' });
+const tuning = {};
+if (config.concurrency) tuning.concurrency = config.concurrency;
+if (config.chunkSize) tuning.chunkSize = config.chunkSize;
+const connector = new SftpConnector(
+  { kind: 'scp', user: config.user, host: '127.0.0.1', port: config.port, remoteDir: dirname(config.dayDir) },
+  { sshDir: config.sshDir, agent: '', logger, ...tuning },
+);
+const started = performance.now();
+const session = await connector.connect();
+await session.upload(config.file, config.dayDir, basename(config.file), statSync(config.file).mtimeMs);
+await session.close();
+// On stderr, which measure() captures (stdout goes to the terminal).
+console.error('TRANSFER ' + (performance.now() - started) / 1000);
+`;
+
+function build(): void {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  if (!fs.existsSync(path.join(DIST, 'postproc/upload/sftp.js'))) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
 }
 
 function writeFile(file: string, mb: number): void {
@@ -66,6 +73,7 @@ async function main(): Promise<void> {
   const mb = mbIndex >= 0 ? Number(args[mbIndex + 1]) : 300;
   const sweep = args.includes('--sweep');
 
+  build();
   const server = await startSshd();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pancake-bench-upload-'));
   try {
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
     const ours = async (label: string, tuning: { concurrency?: number; chunkSize?: number } = {}): Promise<void> => {
       clean();
       const config: ChildConfig = { file, dayDir, user: server.user, port: server.port, sshDir: server.sshDir, ...tuning };
-      const m = await measure(process.execPath, ['--import', 'tsx', SELF, '--child', JSON.stringify(config)], { cwd: path.dirname(path.dirname(SELF)) });
+      const m = await measure(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(config)], { cwd: ROOT });
       const transfer = /TRANSFER ([\d.]+)/.exec(m.stderr);
       add(label, m, transfer ? `${(mb / Number(transfer[1])).toFixed(0)} MB/s excluding Node start-up` : '');
     };
@@ -129,9 +137,4 @@ async function main(): Promise<void> {
   }
 }
 
-const childIndex = process.argv.indexOf('--child');
-if (childIndex >= 0) {
-  await child(JSON.parse(process.argv[childIndex + 1]!) as ChildConfig);
-} else {
-  await main();
-}
+await main();

@@ -206,7 +206,15 @@ class DestinationWorker {
         if (this.closed) return;
         const fileName = await this.store.next();
         if (fileName === undefined) break;
-        const localPath = await this.store.localPath(fileName);
+        const localPath = await this.store.localPath(fileName).catch((err: Error) => {
+          // Only a disk fault can corrupt a marker; skipping it keeps the others moving.
+          logger.error(`${this.name}: unreadable pending entry for ${fileName} dropped: ${err.message}`);
+          return undefined;
+        });
+        if (localPath === undefined) {
+          await this.store.remove(fileName);
+          continue;
+        }
         const stat = await fs.promises.stat(localPath).catch((err: NodeJS.ErrnoException) => {
           if (err.code === 'ENOENT') return undefined;
           throw err;

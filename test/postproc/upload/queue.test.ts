@@ -144,6 +144,23 @@ describe('UploadQueue', () => {
     expect(remoteTree(unknown!.root)).toEqual([]);
   });
 
+  it('refuses a changed host key and reports it, keeping the file pending', async () => {
+    const s = await sshd();
+    shareSshDir([s]);
+    const { q, problems } = queue([scp(s)]);
+    await q.start();
+    await q.enqueue(writeRecording(local, '20200624-0900.mp4', 1000));
+    q.runNow();
+    await waitFor('first upload', allDone(q));
+    await s.up({ newHostKey: true });
+    await q.enqueue(writeRecording(local, '20200624-0915.mp4', 1000));
+    q.runNow();
+    await waitFor('the refusal', () => problems.length > 0);
+    expect(problems).toEqual([{ kind: 'host-key', destination: expect.any(String), message: expect.stringMatching(/host key refused: the key of \[127\.0\.0\.1\]:\d+ has CHANGED/) }]);
+    expect(q.pending()[0]!.files).toEqual(['20200624-0915.mp4']);
+    expect(remoteTree(s.root)).toEqual(['bak/cam1/2020/06/24/20200624-0900.mp4']);
+  });
+
   it('keeps files pending while a destination is down and delivers them after it returns, on backoff and on trigger', async () => {
     const s = await sshd();
     shareSshDir([s]);
@@ -211,7 +228,7 @@ describe('UploadQueue', () => {
     expect(remoteTree(s.root)).toEqual(['bak/cam1/2020/06/24/20200624-0900.mp4']);
   });
 
-  it('drops a pending file deleted locally meanwhile, with a warning', async () => {
+  it('drops a pending file deleted locally meanwhile (warning) or whose entry is unreadable (error)', async () => {
     const f = await ftpd();
     const { q, log } = queue([ftp(f)]);
     await q.start();
@@ -219,10 +236,15 @@ describe('UploadQueue', () => {
     await q.enqueue(gone);
     await q.enqueue(writeRecording(local, '20200624-0915.mp4', 100));
     fs.rmSync(gone);
+    // And a pending entry a disk fault corrupted.
+    await q.enqueue(writeRecording(local, '20200624-0930.mp4', 100));
+    const marker = remoteTree(path.join(tmp, 'state')).find((f) => f.endsWith('20200624-0930.mp4.json'))!;
+    fs.writeFileSync(path.join(tmp, 'state', marker), '{"pa');
     q.runNow();
     await waitFor('upload', allDone(q));
     expect(remoteTree(f.root)).toEqual(['bakery/cam2/2020/06/24/20200624-0915.mp4']);
     expect(log.text()).toContain(`warn: ftp ${f.user}@127.0.0.1:${f.port} bakery/cam2: ${gone} no longer exists; dropped from the upload queue`);
+    expect(log.text()).toMatch(/error: .*unreadable pending entry for 20200624-0930\.mp4 dropped/);
   });
 
   it('rejects what it could never upload, and says which pending state is no longer configured', async () => {
