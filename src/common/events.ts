@@ -95,6 +95,11 @@ export const MAX_EVENT_TEXT_LENGTH = 4096;
 
 const ROTATIONS: readonly number[] = [0, 90, 180, 270];
 
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 0x20 || text.charCodeAt(i) === 0x7f) return true;
+  return false;
+}
+
 /**
  * Validates one line (without its newline) as an event. Pure: no file system access — whether
  * `h264` names a real file is the receiver's business. Unknown fields are ignored, so a newer
@@ -113,7 +118,7 @@ export function parseEventLine(line: string): ParsedLine {
   const o = value as Record<string, unknown>;
   let id: string | undefined;
   if ('id' in o) {
-    if (typeof o.id !== 'string' || o.id === '' || o.id.length > MAX_EVENT_ID_LENGTH || /[\0-\x1f]/.test(o.id)) {
+    if (typeof o.id !== 'string' || o.id === '' || o.id.length > MAX_EVENT_ID_LENGTH || hasControlCharacter(o.id)) {
       return { ok: false, error: `"id" must be a non-empty string of at most ${MAX_EVENT_ID_LENGTH} printable characters` };
     }
     id = o.id;

@@ -46,9 +46,9 @@ export class FakeTelegram {
 
   /** Starts a server on 127.0.0.1, port 0, accepting `tokens` (any token when empty). */
   static async start(tokens: readonly string[] = []): Promise<FakeTelegram> {
-    let fake: FakeTelegram | undefined;
-    const server = http.createServer((req, res) => void fake!.handle(req, res));
-    fake = new FakeTelegram(server, tokens);
+    const server = http.createServer();
+    const fake = new FakeTelegram(server, tokens);
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void fake.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return fake;
   }

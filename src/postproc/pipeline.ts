@@ -1,0 +1,324 @@
+// postproc's work: each accepted event becomes a durable job — convert, hand to uploads, notify.
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Clock } from '../common/clock.js';
+import type { ReceivedEvent, Rotation } from '../common/events.js';
+import type { Logger } from '../common/log.js';
+import type { Journal, JournalEntry } from './journal.js';
+import type { Notification } from './telegram.js';
+
+/** A job as the journal keeps it. */
+export type Job =
+  | { kind: 'file'; h264: string; mp4: string; fps: number; rotation: Rotation; detection?: boolean }
+  | { kind: 'message'; text: string };
+
+/** What a conversion reports, when it reports anything (frames written, things worth a warning). */
+export interface ConvertReport {
+  frames?: number;
+  warnings?: string[];
+}
+
+/** Converts one file; rejects on failure (with the tool's `output` when there is one) or when `signal` aborts. */
+export type ConvertFunction = (input: string, output: string, options: { fps: number; rotation: Rotation; signal: AbortSignal }) => Promise<ConvertReport | void>;
+
+export interface PipelineOptions {
+  journal: Journal<Job>;
+  mp4Dir: string;
+  /** `--convert mp4_dir fps`: used instead of the event's fps. */
+  fps?: number;
+  convert: ConvertFunction;
+  /** The upload queue (absent without upload destinations). */
+  uploads?: { enqueue(mp4Path: string): Promise<void> };
+  /** Counts conversions for `--upload-after-convert`. */
+  trigger?: { converted(): void };
+  /** Telegram (absent without --notify-telegram); resolves once a notification is settled (sent, given up, dropped). */
+  notifier?: { send(notification: Notification): Promise<void> };
+  clock: Clock;
+  logger: Logger;
+}
+
+/** "Detection changed to True", plus sentences, as the original wrote it (Python's True/False). */
+export function detectionText(detection: boolean, ...sentences: string[]): string {
+  return [`Detection changed to ${detection ? 'True' : 'False'}`, ...sentences].join('. ');
+}
+
+/** The Telegram text for a camera or storage event. */
+export function healthText(event: ReceivedEvent): string {
+  switch (event.kind) {
+    case 'camera':
+      return event.camera === 'down' ? `Camera down${event.reason ? `: ${event.reason}` : ''}` : 'Camera up again';
+    case 'storage':
+      return event.storage === 'error'
+        ? `Storage error${event.reason ? `: ${event.reason}` : ''}${event.path ? ` (${event.path})` : ''}`
+        : 'Storage OK again';
+    case 'detection':
+      return detectionText(event.detection);
+    case 'file':
+      return '';
+  }
+}
+
+/** The MP4 for a recording: `mp4_dir/<name>.mp4`, as the original named it. */
+export function mp4PathFor(mp4Dir: string, h264: string): string {
+  return path.join(mp4Dir, `${path.basename(h264, '.h264')}.mp4`);
+}
+
+/**
+ * Whether `file` may be acted on: an absolute path, named *.h264, that is its own real path
+ * (no symbolic link anywhere in it, no "..") and is a regular file. Anyone on the machine can
+ * send events, so this is checked on receipt and again before converting.
+ * Returns the file's facts, or why not.
+ */
+export async function checkRecording(file: string): Promise<{ stat: fs.Stats } | { error: string }> {
+  if (!path.isAbsolute(file)) return { error: 'not an absolute path' };
+  if (!file.endsWith('.h264') || path.basename(file) === '.h264') return { error: 'not named *.h264' };
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.lstat(file);
+  } catch (err) {
+    return { error: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+  }
+  if (stat.isSymbolicLink()) return { error: 'a symbolic link' };
+  if (!stat.isFile()) return { error: stat.isDirectory() ? 'a directory, not a regular file' : 'not a regular file' };
+  let real: string;
+  try {
+    real = await fs.promises.realpath(file);
+  } catch (err) {
+    return { error: `cannot be resolved (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+  }
+  if (real !== file) return { error: `not its own real path (it is ${real})` };
+  return { stat };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** The last lines of a tool's output, for a log line. */
+function tail(output: string, lines = 20): string {
+  return output.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-lines).join('\n');
+}
+
+/**
+ * Turns events into durable jobs and works them off.
+ *
+ * An event is acknowledged once `receive` resolved, which is after the job was written to the
+ * journal; every later step is recorded there too (converted/failed, queued for upload,
+ * notified), so after a crash `start` resumes each job at the step it had reached. Conversions
+ * run one at a time, in arrival order (a Pi has few cores); messages without a file skip that
+ * line and go straight to Telegram.
+ *
+ * Ids: an event's own id is what makes it happen once; a repeated id is acknowledged again and
+ * otherwise ignored. An event without an id (a script written for the original) gets no ack —
+ * there is nothing to acknowledge — but is still handled: a file event is identified by the
+ * file (path, inode, size, modification time), so the same finished file sent twice is
+ * converted once; other events without an id are each new.
+ */
+export class Pipeline {
+  private readonly lane: string[] = []; // ids of file jobs waiting for the converter
+  private worker: Promise<void> | undefined;
+  private readonly notifying = new Set<string>();
+  private readonly abort = new AbortController();
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly options: PipelineOptions) {}
+
+  /**
+   * Starts working: on the jobs a previous run left unfinished and those received since the
+   * pipeline was built (the socket is bound before the uploads start, as the original bound first).
+   */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const left = this.options.journal.unfinished();
+    if (left.length > 0) this.options.logger.info(`${left.length} unfinished job(s) to do, e.g. from before a restart`);
+    for (const entry of left) this.schedule(entry);
+  }
+
+  /** Validates and records one event; resolves with the id to acknowledge once it is durable. */
+  async receive(event: ReceivedEvent, from = 'event'): Promise<string | undefined> {
+    const { journal, logger } = this.options;
+    if (this.closed) throw new Error('postproc is stopping');
+    if (event.id !== undefined && journal.has(event.id)) {
+      logger.info(`${from}: id ${event.id} was received before; acknowledged again, nothing done twice`);
+      return event.id;
+    }
+    const admitted = await this.admit(event);
+    if ('error' in admitted) {
+      // Final: sending it again would not change the answer, so it is acknowledged.
+      logger.warn(`${from}: rejected ${event.id === undefined ? 'event' : `event ${event.id}`}: ${admitted.error}`);
+      return event.id;
+    }
+    const { id, job } = admitted;
+    if (!(await journal.accept(id, job))) {
+      logger.info(`${from}: ${event.id === undefined ? `${job.kind === 'file' ? job.h264 : 'event'} (no id)` : `id ${id}`} was received before; nothing done twice`);
+      return event.id;
+    }
+    logger.info(`${from}: accepted ${describeJob(id, job)}`);
+    this.schedule(journal.get(id)!);
+    return event.id;
+  }
+
+  /** Stops: aborts the conversion in progress (it is redone on the next start) and waits for the worker; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort();
+    await this.worker;
+  }
+
+  private async admit(event: ReceivedEvent): Promise<{ id: string; job: Job } | { error: string }> {
+    if (event.kind !== 'file') {
+      return { id: event.id ?? `noid-${randomUUID()}`, job: { kind: 'message', text: healthText(event) } };
+    }
+    const check = await checkRecording(event.h264);
+    if ('error' in check) return { error: `h264 ${JSON.stringify(event.h264)}: ${check.error}` };
+    const fps = this.options.fps ?? event.fps;
+    if (fps === undefined) return { error: `${event.h264}: no fps in the event; give one with --convert mp4_dir fps` };
+    const job: Job = { kind: 'file', h264: event.h264, mp4: mp4PathFor(this.options.mp4Dir, event.h264), fps, rotation: event.rotation ?? 0 };
+    if (event.detection !== undefined) job.detection = event.detection;
+    const { stat } = check;
+    const id = event.id ?? `noid-${createHash('sha256').update(JSON.stringify([event.h264, stat.ino, stat.size, stat.mtimeMs])).digest('hex').slice(0, 32)}`;
+    return { id, job };
+  }
+
+  private schedule(entry: JournalEntry<Job>): void {
+    if (this.closed || !this.started) return; // start() picks it up from the journal
+    if (entry.job.kind === 'file' && !('converted' in entry.steps || 'failed' in entry.steps)) {
+      this.lane.push(entry.id);
+      this.worker ??= this.work();
+      return;
+    }
+    void this.advance(entry);
+  }
+
+  private async work(): Promise<void> {
+    while (this.lane.length > 0 && !this.closed) {
+      const entry = this.options.journal.get(this.lane.shift()!);
+      if (!entry) continue;
+      try {
+        await this.convertStep(entry);
+        await this.advance(entry);
+      } catch (err) {
+        if (!this.closed) this.options.logger.error(`job ${entry.id}: ${(err as Error).message}; it is retried at the next start`);
+      }
+    }
+    this.worker = undefined;
+  }
+
+  /** Converts, retrying once; records the outcome. */
+  private async convertStep(entry: JournalEntry<Job>): Promise<void> {
+    const job = entry.job;
+    if (job.kind !== 'file' || 'converted' in entry.steps || 'failed' in entry.steps) return;
+    const { convert, clock, logger, journal } = this.options;
+    let lastError = '';
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const check = await checkRecording(job.h264);
+      if ('error' in check) {
+        lastError = `${job.h264} is ${check.error}`;
+        logger.warn(`conversion of ${job.h264} not attempted: it is ${check.error}`);
+        break;
+      }
+      const started = clock.monotonic();
+      let report: ConvertReport | void;
+      try {
+        report = await convert(job.h264, job.mp4, { fps: job.fps, rotation: job.rotation, signal: this.abort.signal });
+      } catch (err) {
+        if (this.abort.signal.aborted) {
+          logger.info(`conversion of ${job.h264} stopped (postproc is stopping); it is redone at the next start`);
+          return;
+        }
+        const output = (err as { output?: unknown }).output;
+        lastError = (err as Error).message;
+        logger.warn(`conversion of ${job.h264} → ${job.mp4} failed (attempt ${attempt} of 2, after ${seconds(clock.monotonic() - started)}): ${lastError}` +
+          (typeof output === 'string' && output.trim() !== '' ? `\n${tail(output)}` : ''));
+        continue;
+      }
+      const size = await fs.promises.stat(job.mp4).then((s) => s.size, () => 0);
+      const frames = report?.frames === undefined ? '' : `${report.frames} frames, `;
+      logger.info(`converted ${job.h264} → ${job.mp4} (${frames}${job.fps} fps${job.rotation ? `, rotation ${job.rotation}` : ''}, ${megabytes(size)}) in ${seconds(clock.monotonic() - started)}`);
+      for (const warning of report?.warnings ?? []) logger.warn(`${job.h264}: ${warning}`);
+      await journal.step(entry.id, 'converted', job.mp4);
+      return;
+    }
+    logger.error(`conversion of ${job.h264} failed; the .h264 is kept`);
+    await journal.step(entry.id, 'failed', lastError);
+  }
+
+  /** Does every step after the conversion that is still missing, and finishes the job when all are done. */
+  private async advance(entry: JournalEntry<Job>): Promise<void> {
+    const { uploads, trigger, journal, logger } = this.options;
+    const { job, steps } = entry;
+    try {
+      if (job.kind === 'file' && 'converted' in steps && uploads && !('queued' in steps)) {
+        try {
+          await uploads.enqueue(job.mp4);
+          trigger?.converted();
+          await journal.step(entry.id, 'queued');
+        } catch (err) {
+          // A name without a date has no YYYY/MM/DD folder; the original skipped such files too.
+          if ((err as { code?: string }).code !== 'UPLOAD_BAD_NAME') throw err;
+          logger.warn(`${job.mp4} is not uploaded: ${(err as Error).message}`);
+          await journal.step(entry.id, 'queued', 'skipped');
+        }
+      }
+      this.notify(entry);
+      await this.finishIfComplete(entry);
+    } catch (err) {
+      if (!this.closed) logger.error(`job ${entry.id}: ${(err as Error).message}; it is retried at the next start`);
+    }
+  }
+
+  /** What Telegram is told about a job, if anything. */
+  private notificationFor(entry: JournalEntry<Job>): Notification | undefined {
+    const { job, steps } = entry;
+    if (job.kind === 'message') return { text: job.text };
+    if ('failed' in steps) {
+      return job.detection === undefined
+        ? { text: `MP4 conversion failed: ${path.basename(job.h264)}` }
+        : { text: detectionText(job.detection, 'MP4 conversion failed.') };
+    }
+    if ('converted' in steps && job.detection !== undefined) return { text: detectionText(job.detection), video: job.mp4 };
+    return undefined;
+  }
+
+  private notify(entry: JournalEntry<Job>): void {
+    const { notifier, journal, logger } = this.options;
+    const notification = this.notificationFor(entry);
+    if (!notifier || !notification || 'notified' in entry.steps || this.notifying.has(entry.id)) return;
+    this.notifying.add(entry.id);
+    notifier.send(notification)
+      .then(async () => {
+        await journal.step(entry.id, 'notified');
+        await this.finishIfComplete(entry);
+      })
+      .catch((err: Error) => {
+        // Not recorded as notified: the next start sends it again.
+        if (!this.closed) logger.error(`job ${entry.id}: notification not recorded: ${err.message}`);
+      })
+      .finally(() => this.notifying.delete(entry.id));
+  }
+
+  private async finishIfComplete(entry: JournalEntry<Job>): Promise<void> {
+    const { job, steps } = entry;
+    if (job.kind === 'file') {
+      if (!('converted' in steps) && !('failed' in steps)) return;
+      if ('converted' in steps && this.options.uploads && !('queued' in steps)) return;
+    }
+    if (this.options.notifier && this.notificationFor(entry) && !('notified' in steps)) return;
+    if (!this.options.journal.get(entry.id)) return;
+    await this.options.journal.finish(entry.id);
+  }
+}
+
+function describeJob(id: string, job: Job): string {
+  if (job.kind === 'message') return `${id}: ${job.text}`;
+  const detection = job.detection === undefined ? '' : `, detection ${job.detection}`;
+  return `${id}: ${job.h264} (${job.fps} fps${job.rotation ? `, rotation ${job.rotation}` : ''}${detection})`;
+}

@@ -1,0 +1,164 @@
+// Receives pancake's events: an abstract unix stream socket, one JSON object per line, acks once durable.
+import net from 'node:net';
+import { UsageError } from '../common/cli.js';
+import { abstractSocketPath, LineSplitter, MAX_EVENT_LINE_BYTES, parseEventLine, type ReceivedEvent } from '../common/events.js';
+import type { Logger } from '../common/log.js';
+
+/**
+ * Handles one valid event; resolves with the id to acknowledge (undefined: send no ack) once the
+ * event is durably recorded, or rejects when it could not be (then no ack: the sender resends).
+ */
+export type EventHandler = (event: ReceivedEvent, from: string) => Promise<string | undefined>;
+
+export interface EventReceiverOptions {
+  socketName: string;
+  logger: Logger;
+  handle: EventHandler;
+  maxLineBytes?: number;
+}
+
+// Lines read but not yet handled, per connection, before reading from it pauses.
+const HIGH_WATER_LINES = 64;
+
+const RUNNING = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+/** A line as it appears in a log: quoted (no control characters reach the log) and cut short. */
+export function logSnippet(text: string, max = 300): string {
+  return text.length > max ? `${JSON.stringify(text.slice(0, max))}… (${text.length} characters)` : JSON.stringify(text);
+}
+
+/**
+ * Listens on `"\0" + socketName`. Each connection's lines are handled strictly in order, one at a
+ * time, and each valid event is acknowledged with `{"ack": id}` only after `handle` resolved.
+ * A bad line (not JSON, wrong field types, longer than `maxLineBytes`) is logged and skipped;
+ * the connection stays open. Any local user can connect, so nothing here trusts the input.
+ */
+export class EventReceiver {
+  private readonly server: net.Server;
+  private readonly connections = new Set<Connection>();
+  private state = RUNNING;
+  private nextConnection = 1;
+
+  constructor(private readonly options: EventReceiverOptions) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  /** Binds the socket; a name already in use is a UsageError with exit code 2. */
+  start(): Promise<void> {
+    const { socketName, logger } = this.options;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(err.code === 'EADDRINUSE'
+          ? new UsageError(`socket name already in use: ${socketName} (is another postproc running with it?)`, 2)
+          : new UsageError(`cannot listen on socket name ${socketName}: ${err.message}`, 2));
+      };
+      this.server.once('error', onError);
+      this.server.listen({ path: abstractSocketPath(socketName) }, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => logger.error(`event socket ${socketName}: ${err.message}`));
+        logger.info(`listening for events on abstract unix socket "${socketName}"`);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting, lets each connection finish the event it is handling, then closes them; idempotent. */
+  async close(): Promise<void> {
+    if (this.state !== RUNNING) return;
+    this.state = CLOSING;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([...this.connections].map((c) => c.close()));
+    if (this.server.listening) await closed;
+    this.state = CLOSED;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.state !== RUNNING) {
+      socket.destroy();
+      return;
+    }
+    const name = `connection #${this.nextConnection++}`;
+    const connection = new Connection(socket, name, this.options);
+    this.connections.add(connection);
+    socket.once('close', () => this.connections.delete(connection));
+  }
+}
+
+/** One client: splits its bytes into lines and handles them in order. */
+class Connection {
+  private readonly queue: string[] = [];
+  private busy: Promise<void> | undefined;
+  private closing = false;
+  private readonly splitter: LineSplitter;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly name: string,
+    private readonly options: EventReceiverOptions,
+  ) {
+    const { logger } = options;
+    const maxBytes = options.maxLineBytes ?? MAX_EVENT_LINE_BYTES;
+    logger.info(`event ${name} opened`);
+    this.splitter = new LineSplitter(
+      maxBytes,
+      (line) => this.enqueue(line),
+      (bytes) => logger.warn(`event ${name}: line longer than ${maxBytes} bytes (${bytes} so far) skipped without reading it whole`),
+    );
+    socket.on('data', (chunk: Buffer) => this.splitter.push(chunk));
+    socket.on('error', (err) => logger.warn(`event ${name}: ${err.message}`));
+    socket.on('close', () => {
+      if (this.splitter.pendingBytes > 0) logger.warn(`event ${name}: closed in the middle of a line (${this.splitter.pendingBytes} bytes dropped)`);
+      logger.info(`event ${name} closed`);
+    });
+  }
+
+  private enqueue(line: string): void {
+    if (this.closing) return;
+    this.queue.push(line);
+    if (this.queue.length >= HIGH_WATER_LINES) this.socket.pause();
+    if (!this.busy) this.busy = this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.closing) {
+      const line = this.queue.shift()!;
+      if (this.queue.length < HIGH_WATER_LINES / 2 && this.socket.isPaused()) this.socket.resume();
+      await this.handleLine(line);
+    }
+    this.busy = undefined;
+  }
+
+  private async handleLine(line: string): Promise<void> {
+    const { logger, handle } = this.options;
+    if (line.trim() === '') return;
+    const parsed = parseEventLine(line);
+    if (!parsed.ok) {
+      logger.warn(`event ${this.name}: skipped a bad line (${parsed.error}): ${logSnippet(line)}`);
+      return;
+    }
+    logger.info(`event ${this.name}: received ${logSnippet(line)}`);
+    let ack: string | undefined;
+    try {
+      ack = await handle(parsed.event, this.name);
+    } catch (err) {
+      logger.error(`event ${this.name}: not acknowledged, could not record it: ${(err as Error).message}`);
+      return;
+    }
+    if (ack !== undefined && !this.socket.destroyed && this.socket.writable) this.socket.write(JSON.stringify({ ack }) + '\n');
+  }
+
+  /** Finishes the line being handled, drops the rest (unacknowledged: they are sent again), closes. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.queue.length = 0;
+    await this.busy;
+    await new Promise<void>((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      this.socket.once('close', () => resolve());
+      // Once the last ack is flushed; a peer that never closes its side must not hold up shutdown.
+      this.socket.end(() => this.socket.destroy());
+    });
+  }
+}

@@ -1,0 +1,297 @@
+// Pipeline: events become durable jobs; conversions retried once; Telegram texts as the original; hostile paths refused; restarts resume.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/common/clock.js';
+import type { ReceivedEvent } from '../../src/common/events.js';
+import { Journal } from '../../src/postproc/journal.js';
+import { checkRecording, detectionText, healthText, mp4PathFor, Pipeline, type ConvertFunction, type Job } from '../../src/postproc/pipeline.js';
+import { TelegramNotifier } from '../../src/postproc/telegram.js';
+import { FakeTelegram } from '../helpers/fake-telegram.js';
+import { makeTmp, removeTmp } from '../helpers/env.js';
+
+function memoryLogger(): { logger: winston.Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString()); done(); } });
+  return { logger: winston.createLogger({ format: winston.format.printf(({ level, message }) => `${level}: ${String(message)}`), transports: [new winston.transports.Stream({ stream })] }), lines };
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('pure helpers', () => {
+  it.each([
+    [[true], 'Detection changed to True'],
+    [[false], 'Detection changed to False'],
+    [[true, 'MP4 conversion failed.'], 'Detection changed to True. MP4 conversion failed.'],
+  ] as const)('detectionText(%j)', (args, text) => {
+    expect(detectionText(...(args as unknown as [boolean, ...string[]]))).toBe(text);
+  });
+
+  it.each([
+    [{ kind: 'camera', camera: 'down', reason: 'rpicam-vid exited with code 1' }, 'Camera down: rpicam-vid exited with code 1'],
+    [{ kind: 'camera', camera: 'down' }, 'Camera down'],
+    [{ kind: 'camera', camera: 'up' }, 'Camera up again'],
+    [{ kind: 'storage', storage: 'error', reason: 'ENOSPC: no space left on device', path: '/r/h264' }, 'Storage error: ENOSPC: no space left on device (/r/h264)'],
+    [{ kind: 'storage', storage: 'ok' }, 'Storage OK again'],
+    [{ kind: 'detection', detection: true }, 'Detection changed to True'],
+  ] as [ReceivedEvent, string][])('healthText %j', (event, text) => {
+    expect(healthText(event)).toBe(text);
+  });
+
+  it('names the MP4 after the recording, in the mp4 directory', () => {
+    expect(mp4PathFor('/m', '/r/h264/20200624-0845.h264')).toBe('/m/20200624-0845.mp4');
+  });
+});
+
+describe('checkRecording', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.realpathSync(makeTmp('postproc-check-'));
+    fs.writeFileSync(path.join(tmp, 'a.h264'), 'x');
+    fs.writeFileSync(path.join(tmp, 'a.txt'), 'x');
+    fs.mkdirSync(path.join(tmp, 'dir.h264'));
+    fs.mkdirSync(path.join(tmp, 'sub'));
+    fs.symlinkSync(path.join(tmp, 'a.h264'), path.join(tmp, 'link.h264'));
+    fs.symlinkSync(tmp, path.join(tmp, 'linkdir'));
+    fs.writeFileSync(path.join(tmp, '.h264'), 'x');
+  });
+  afterEach(() => removeTmp(tmp));
+
+  it('accepts an absolute path of a regular .h264 file', async () => {
+    expect(await checkRecording(path.join(tmp, 'a.h264'))).toHaveProperty('stat');
+  });
+
+  it.each([
+    ['a relative path', () => 'a.h264', 'not an absolute path'],
+    ['another extension', (t: string) => path.join(t, 'a.txt'), 'not named *.h264'],
+    ['a bare ".h264"', (t: string) => path.join(t, '.h264'), 'not named *.h264'],
+    ['a missing file', (t: string) => path.join(t, 'missing.h264'), 'cannot be read (ENOENT)'],
+    ['a symbolic link', (t: string) => path.join(t, 'link.h264'), 'a symbolic link'],
+    ['a directory', (t: string) => path.join(t, 'dir.h264'), 'a directory, not a regular file'],
+    ['a path through a linked directory', (t: string) => path.join(t, 'linkdir', 'a.h264'), 'not its own real path'],
+    ['a path with ..', (t: string) => `${t}/sub/../a.h264`, 'not its own real path'],
+    ['a path with //', (t: string) => `${t}//a.h264`, 'not its own real path'],
+    ['a NUL byte', (t: string) => `${t}/a\0.h264`, 'cannot be read'],
+    ['a device', () => '/dev/null.h264', 'cannot be read (ENOENT)'],
+  ])('refuses %s', async (_name, file, error) => {
+    const r = await checkRecording(file(tmp));
+    expect(r).toHaveProperty('error');
+    expect((r as { error: string }).error).toContain(error);
+  });
+});
+
+describe('Pipeline', () => {
+  let tmp: string;
+  let h264Dir: string;
+  let mp4Dir: string;
+  let fake: FakeTelegram;
+  let log: ReturnType<typeof memoryLogger>;
+  const closers: (() => Promise<void>)[] = [];
+
+  beforeEach(async () => {
+    tmp = fs.realpathSync(makeTmp('postproc-pipeline-'));
+    h264Dir = path.join(tmp, 'h264');
+    mp4Dir = path.join(tmp, 'mp4');
+    fs.mkdirSync(h264Dir);
+    fs.mkdirSync(mp4Dir);
+    fake = await FakeTelegram.start();
+    log = memoryLogger();
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    await fake.close();
+    removeTmp(tmp);
+  });
+
+  /** A converter for tests where the real one does not matter: copies the bytes, or fails as told. */
+  function copyingConverter(failures = 0): { convert: ConvertFunction; calls: { input: string; fps: number; rotation: number }[] } {
+    const calls: { input: string; fps: number; rotation: number }[] = [];
+    let left = failures;
+    const convert: ConvertFunction = async (input, output, { fps, rotation }) => {
+      calls.push({ input, fps, rotation });
+      if (left-- > 0) throw Object.assign(new Error('converter exited with code 1'), { output: 'line one\nInvalid data found when processing input\n' });
+      fs.copyFileSync(input, output);
+    };
+    return { convert, calls };
+  }
+
+  async function build(options: { convert: ConvertFunction; fps?: number; telegram?: boolean; uploads?: string[] }): Promise<{ pipeline: Pipeline; journal: Journal<Job> }> {
+    fs.mkdirSync(path.join(tmp, 'state'), { recursive: true });
+    const journal = await Journal.open<Job>({ dir: path.join(tmp, 'state'), logger: log.logger });
+    const notifier = options.telegram === false ? undefined : new TelegramNotifier({
+      destinations: [{ token: '1:T', chatId: '42' }], apiRoot: fake.apiRoot, queueSize: 8, tmpDir: path.join(tmp, 'state', 'tmp'), clock: systemClock, logger: log.logger,
+    });
+    notifier?.start();
+    const queued = options.uploads;
+    const pipeline = new Pipeline({
+      journal, mp4Dir, convert: options.convert, clock: systemClock, logger: log.logger,
+      ...(options.fps !== undefined ? { fps: options.fps } : {}),
+      ...(notifier ? { notifier } : {}),
+      ...(queued ? { uploads: { enqueue: async (p: string) => void queued.push(p) } } : {}),
+    });
+    closers.push(async () => {
+      await pipeline.close();
+      await notifier?.close();
+      await journal.close();
+    });
+    pipeline.start();
+    return { pipeline, journal };
+  }
+
+  function recording(name: string, bytes = `h264 of ${name}`): string {
+    const file = path.join(h264Dir, name);
+    fs.writeFileSync(file, bytes);
+    return file;
+  }
+
+  it('converts a detection clip, queues the upload, sends the video with the original caption, and finishes the job', async () => {
+    const h264 = recording('20260101-120000.h264');
+    const { convert, calls } = copyingConverter();
+    const uploads: string[] = [];
+    const { pipeline, journal } = await build({ convert, uploads });
+    expect(await pipeline.receive({ kind: 'file', id: 'e1', h264, detection: true, fps: 12, rotation: 90 })).toBe('e1');
+    const [call] = await fake.waitForDelivered(1);
+    expect(call!.method).toBe('sendVideo');
+    expect(call!.fields.caption).toBe('Detection changed to True');
+    expect(call!.files.video!.data.toString()).toBe('h264 of 20260101-120000.h264');
+    await until(() => journal.unfinished().length === 0, 'the job to finish');
+    expect(calls).toEqual([{ input: h264, fps: 12, rotation: 90 }]);
+    expect(uploads).toEqual([path.join(mp4Dir, '20260101-120000.mp4')]);
+    expect(journal.has('e1')).toBe(true);
+  });
+
+  it('retries a failed conversion once, logging the tool output', async () => {
+    const h264 = recording('20260101-1200.h264');
+    const { convert, calls } = copyingConverter(1);
+    const { pipeline, journal } = await build({ convert });
+    await pipeline.receive({ kind: 'file', id: 'e1', h264, fps: 25 });
+    await until(() => journal.unfinished().length === 0, 'the job to finish');
+    expect(calls).toHaveLength(2);
+    expect(fs.existsSync(path.join(mp4Dir, '20260101-1200.mp4'))).toBe(true);
+    const text = log.lines.join('');
+    expect(text).toContain('failed (attempt 1 of 2');
+    expect(text).toContain('Invalid data found when processing input');
+    expect(fake.calls).toEqual([]); // a continuous recording converted fine is not notified
+  });
+
+  it('after two failures keeps the .h264 and tells Telegram as the original did', async () => {
+    const clip = recording('20260101-120000.h264');
+    const continuous = recording('20260101-1215.h264');
+    const { convert, calls } = copyingConverter(4);
+    const { pipeline, journal } = await build({ convert });
+    await pipeline.receive({ kind: 'file', id: 'clip', h264: clip, detection: false, fps: 12 });
+    await pipeline.receive({ kind: 'file', id: 'cont', h264: continuous, fps: 12 });
+    const texts = (await fake.waitForDelivered(2)).map((c) => [c.method, c.fields.text]);
+    expect(texts).toEqual([
+      ['sendMessage', 'Detection changed to False. MP4 conversion failed.'],
+      ['sendMessage', 'MP4 conversion failed: 20260101-1215.h264'],
+    ]);
+    await until(() => journal.unfinished().length === 0, 'the jobs to finish');
+    expect(calls).toHaveLength(4);
+    expect(fs.existsSync(clip) && fs.existsSync(continuous)).toBe(true);
+    expect(log.lines.join('')).toContain(`conversion of ${clip} failed; the .h264 is kept`);
+  });
+
+  it('does a repeated id once, and a file event without an id once per file', async () => {
+    const a = recording('20260101-120000.h264');
+    const b = recording('20260101-120500.h264');
+    const { convert, calls } = copyingConverter();
+    const { pipeline, journal } = await build({ convert, telegram: false });
+    expect(await pipeline.receive({ kind: 'file', id: 'same', h264: a, fps: 12 })).toBe('same');
+    expect(await pipeline.receive({ kind: 'file', id: 'same', h264: a, fps: 12 })).toBe('same');
+    expect(await pipeline.receive({ kind: 'file', h264: b })).toBeUndefined(); // no fps anywhere: refused
+    await until(() => journal.unfinished().length === 0, 'the job to finish');
+    expect(calls.map((c) => c.input)).toEqual([a]);
+    expect(log.lines.join('')).toContain('id same was received before; acknowledged again, nothing done twice');
+    expect(log.lines.join('')).toContain('no fps in the event; give one with --convert mp4_dir fps');
+  });
+
+  it("handles the original's events (no id, no fps) with --convert's fps, each file once", async () => {
+    const a = recording('20260101-120000.h264');
+    const { convert, calls } = copyingConverter();
+    const { pipeline, journal } = await build({ convert, fps: 30 });
+    expect(await pipeline.receive({ kind: 'file', h264: a, detection: true })).toBeUndefined();
+    expect(await pipeline.receive({ kind: 'file', h264: a, detection: true })).toBeUndefined();
+    expect(await pipeline.receive({ kind: 'detection', detection: false })).toBeUndefined();
+    await fake.waitForDelivered(2);
+    await until(() => journal.unfinished().length === 0, 'the jobs to finish');
+    expect(calls).toEqual([{ input: a, fps: 30, rotation: 0 }]);
+    expect(fake.delivered.map((c) => [c.method, c.fields.caption ?? c.fields.text]).sort()).toEqual([
+      ['sendMessage', 'Detection changed to False'], ['sendVideo', 'Detection changed to True'],
+    ]);
+  });
+
+  it('refuses hostile paths (and acknowledges them: resending would not help), converting nothing', async () => {
+    const real = recording('20260101-120000.h264');
+    fs.symlinkSync(real, path.join(h264Dir, 'link.h264'));
+    fs.mkdirSync(path.join(h264Dir, 'dir.h264'));
+    fs.writeFileSync(path.join(h264Dir, 'notes.txt'), 'x');
+    const { convert, calls } = copyingConverter();
+    const { pipeline, journal } = await build({ convert, telegram: false });
+    const hostile = ['20260101-120000.h264', path.join(h264Dir, 'link.h264'), path.join(h264Dir, 'dir.h264'), path.join(h264Dir, 'notes.txt'), '/etc/passwd', `${h264Dir}/../h264/20260101-120000.h264`];
+    for (const [i, h264] of hostile.entries()) expect(await pipeline.receive({ kind: 'file', id: `bad${i}`, h264, fps: 12 })).toBe(`bad${i}`);
+    expect(calls).toEqual([]);
+    expect(journal.unfinished()).toEqual([]);
+    expect(fs.readdirSync(mp4Dir)).toEqual([]);
+    expect(log.lines.filter((l) => l.includes('rejected event bad'))).toHaveLength(hostile.length);
+  });
+
+  it('sends camera and storage events as messages', async () => {
+    const { pipeline } = await build({ convert: copyingConverter().convert });
+    await pipeline.receive({ kind: 'camera', id: 'c1', camera: 'down', reason: 'rpicam-vid exited with code 255' });
+    await pipeline.receive({ kind: 'storage', id: 's1', storage: 'error', reason: 'ENOSPC', path: '/r/h264/20260101-1200.h264' });
+    await pipeline.receive({ kind: 'camera', id: 'c2', camera: 'up' });
+    const texts = (await fake.waitForDelivered(3)).map((c) => c.fields.text);
+    expect(texts).toEqual(['Camera down: rpicam-vid exited with code 255', 'Storage error: ENOSPC (/r/h264/20260101-1200.h264)', 'Camera up again']);
+  });
+
+  it('resumes after a restart at the step it had reached, and notifies once', async () => {
+    const h264 = recording('20260101-120000.h264');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const blocked: ConvertFunction = (_i, _o, { signal }) => new Promise((_, reject) => {
+      signal.addEventListener('abort', () => reject(new Error('aborted')));
+      void gate;
+    });
+    const first = await build({ convert: blocked });
+    await first.pipeline.receive({ kind: 'file', id: 'e1', h264, detection: true, fps: 12 });
+    await new Promise((r) => setTimeout(r, 50));
+    for (const close of closers.splice(0)) await close(); // "crash": the conversion never finished
+    release();
+    expect(fs.existsSync(path.join(mp4Dir, '20260101-120000.mp4'))).toBe(false);
+
+    const { convert, calls } = copyingConverter();
+    const second = await build({ convert });
+    await fake.waitForDelivered(1);
+    await until(() => second.journal.unfinished().length === 0, 'the resumed job to finish');
+    expect(calls).toHaveLength(1);
+    expect(fake.delivered.map((c) => c.method)).toEqual(['sendVideo']);
+    expect(await second.pipeline.receive({ kind: 'file', id: 'e1', h264, detection: true, fps: 12 })).toBe('e1');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(calls).toHaveLength(1);
+    expect(fake.delivered).toHaveLength(1);
+  });
+
+  it('skips the upload of a file whose name has no date, as the original did', async () => {
+    const h264 = recording('clip.h264');
+    const { convert } = copyingConverter();
+    const journal = await Journal.open<Job>({ dir: tmp, logger: log.logger });
+    const pipeline = new Pipeline({
+      journal, mp4Dir, convert, clock: systemClock, logger: log.logger,
+      uploads: { enqueue: async (p) => { throw Object.assign(new Error(`cannot upload "${path.basename(p)}": the name is not YYYYMMDD-hhmm[ss].ext`), { code: 'UPLOAD_BAD_NAME' }); } },
+    });
+    closers.push(async () => { await pipeline.close(); await journal.close(); });
+    pipeline.start();
+    await pipeline.receive({ kind: 'file', id: 'x', h264, fps: 12 });
+    await until(() => journal.unfinished().length === 0, 'the job to finish');
+    expect(log.lines.join('')).toContain('clip.mp4 is not uploaded: cannot upload "clip.mp4"');
+  });
+});

@@ -1,0 +1,117 @@
+// EventReceiver on a real abstract socket: acks after the handler, bad lines skipped, the connection kept.
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/common/cli.js';
+import type { ReceivedEvent } from '../../src/common/events.js';
+import { EventReceiver, logSnippet } from '../../src/postproc/receiver.js';
+import { EventClient } from './event-client.js';
+
+function memoryLogger(): { logger: winston.Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString()); done(); } });
+  return { logger: winston.createLogger({ format: winston.format.printf(({ level, message }) => `${level}: ${String(message)}`), transports: [new winston.transports.Stream({ stream })] }), lines };
+}
+
+const socketName = (): string => `postproc-receiver-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
+
+describe('EventReceiver', () => {
+  const receivers: EventReceiver[] = [];
+  const clients: EventClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const r of receivers.splice(0)) await r.close();
+  });
+
+  async function start(handle: (e: ReceivedEvent) => Promise<string | undefined>, maxLineBytes?: number) {
+    const name = socketName();
+    const log = memoryLogger();
+    const receiver = new EventReceiver({ socketName: name, logger: log.logger, handle, ...(maxLineBytes ? { maxLineBytes } : {}) });
+    receivers.push(receiver);
+    await receiver.start();
+    const client = await EventClient.connect(name);
+    clients.push(client);
+    return { name, receiver, client, log };
+  }
+
+  it('acknowledges each event only after the handler resolved, in order', async () => {
+    const handled: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { client } = await start(async (e) => {
+      if (e.id === 'slow') await gate;
+      handled.push(e.id!);
+      return e.id;
+    });
+    await client.send({ id: 'slow', detection: true });
+    await client.send({ id: 'next', detection: false });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(client.acks).toEqual([]); // nothing is acknowledged before it is handled, and order is kept
+    release();
+    await client.waitForAck('next');
+    expect(client.acks).toEqual(['slow', 'next']);
+    expect(handled).toEqual(['slow', 'next']);
+  });
+
+  it('skips bad lines, logs them, and keeps the connection for the next good one', async () => {
+    const { client, log } = await start(async (e) => e.id, 1024);
+    await client.write('{"id": "broken"\n');
+    await client.write('[1,2,3]\n');
+    await client.send({ id: 'typed', detection: 'yes' });
+    await client.write(Buffer.concat([Buffer.from('{"id":"huge","reason":"'), Buffer.alloc(1 << 20, 0x61), Buffer.from('"}\n')]));
+    await client.write(Buffer.from([0xff, 0xfe, 0x0a]));
+    await client.write('\n\n');
+    await client.send({ id: 'good', camera: 'up' });
+    await client.waitForAck('good');
+    expect(client.acks).toEqual(['good']);
+    expect(client.closed).toBe(false);
+    const text = log.lines.join('');
+    expect(text).toContain('skipped a bad line (not JSON:');
+    expect(text).toContain('skipped a bad line (not a JSON object)');
+    expect(text).toContain('skipped a bad line ("detection" must be true or false)');
+    expect(text).toContain('line longer than 1024 bytes');
+  });
+
+  it('sends no ack for an event without an id, and none when the handler fails', async () => {
+    const { client, log } = await start(async (e) => {
+      if (e.id === 'fails') throw new Error('disk full');
+      return e.id;
+    });
+    await client.send({ detection: true });
+    await client.send({ id: 'fails', detection: true });
+    await client.send({ id: 'after', detection: false });
+    await client.waitForAck('after');
+    expect(client.acks).toEqual(['after']);
+    expect(log.lines.join('')).toContain('not acknowledged, could not record it: disk full');
+  });
+
+  it('refuses a socket name already in use with exit code 2', async () => {
+    const { name } = await start(async (e) => e.id);
+    const second = new EventReceiver({ socketName: name, logger: memoryLogger().logger, handle: async () => undefined });
+    const err = await second.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(2);
+    expect((err as UsageError).message).toBe(`socket name already in use: ${name} (is another postproc running with it?)`);
+  });
+
+  it('close finishes the event being handled, then closes connections and stops listening', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { name, receiver, client } = await start(async (e) => {
+      await gate;
+      return e.id;
+    });
+    await client.send({ id: 'in-flight', detection: true });
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = receiver.close();
+    release();
+    await closing;
+    expect(client.acks).toEqual(['in-flight']);
+    await expect(EventClient.connect(name, 200)).rejects.toThrow();
+  });
+
+  it('quotes what it logs of a line, so no control character reaches the log', () => {
+    expect(logSnippet('a\nb')).toBe('"a\\nb"');
+    expect(logSnippet('x'.repeat(400), 5)).toBe('"xxxxx"… (400 characters)');
+  });
+});
