@@ -165,33 +165,50 @@ function readIfExists(file: string): string | undefined {
 class SftpSession implements RemoteSession {
   private readonly madeDirs = new Set<string>();
   private closed = false;
+  private abort!: (reason: Error) => void;
+  // Settles (rejects) when the connection goes away. ssh2-sftp-client leaves a transfer's promise
+  // pending forever when end() is called during it, so every step races against this.
+  private readonly gone = new Promise<never>((_, reject) => {
+    this.abort = reject;
+  });
 
   constructor(
     private readonly client: SftpClient,
     private readonly sftp: SFTPWrapper,
     private readonly spec: ScpSpec,
     private readonly options: SftpOptions,
-  ) {}
+  ) {
+    this.gone.catch(() => {});
+    // Also when the server drops the connection, or ssh2's keepalive gives up on a silent one.
+    client.on('close', () => this.abort(new Error(`${describeDestination(spec)}: connection closed`)));
+  }
+
+  private step<T>(work: Promise<T>): Promise<T> {
+    work.catch(() => {});
+    return Promise.race([work, this.gone]);
+  }
 
   async upload(localPath: string, dayDir: string, fileName: string, mtimeMs: number): Promise<void> {
     if (!this.madeDirs.has(dayDir)) {
-      await this.client.mkdir(dayDir, true);
+      await this.step(this.client.mkdir(dayDir, true));
       this.madeDirs.add(dayDir);
     }
     const temp = path.posix.join(dayDir, remoteTempName(fileName));
     const final = path.posix.join(dayDir, fileName);
     const size = (await fs.promises.stat(localPath)).size;
     // fastPut opens the remote file with O_TRUNC, so a leftover of a killed attempt is overwritten.
-    await this.client.fastPut(localPath, temp, {
-      concurrency: this.options.concurrency ?? 64,
-      chunkSize: this.options.chunkSize ?? 32 * 1024,
-    });
-    const written = (await this.client.stat(temp)).size;
+    await this.step(
+      this.client.fastPut(localPath, temp, {
+        concurrency: this.options.concurrency ?? 64,
+        chunkSize: this.options.chunkSize ?? 32 * 1024,
+      }),
+    );
+    const written = (await this.step(this.client.stat(temp))).size;
     if (written !== size) throw new Error(`${temp}: uploaded ${written} of ${size} bytes`);
     // Set the time before the rename, so the file appears under its final name complete in every way.
     const seconds = Math.floor(mtimeMs / 1000);
-    await call((cb) => this.sftp.utimes(temp, seconds, seconds, cb));
-    await this.renameOver(temp, final);
+    await this.step(call((cb) => this.sftp.utimes(temp, seconds, seconds, cb)));
+    await this.step(this.renameOver(temp, final));
   }
 
   // Plain SFTP rename fails when the target exists (a re-upload after a crash between rename and
@@ -210,12 +227,13 @@ class SftpSession implements RemoteSession {
   }
 
   async discardTemp(dayDir: string, fileName: string): Promise<void> {
-    await this.client.delete(path.posix.join(dayDir, remoteTempName(fileName)), true).catch(() => {});
+    await this.step(this.client.delete(path.posix.join(dayDir, remoteTempName(fileName)), true)).catch(() => {});
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.abort(new Error(`${describeDestination(this.spec)}: upload aborted: connection closed`));
     await this.client.end().catch((err: Error) => this.options.logger.debug(`${describeDestination(this.spec)}: close: ${err.message}`));
   }
 }

@@ -215,6 +215,30 @@ describe('UploadQueue', () => {
     expect(remoteTree(s.root)).toEqual(['bak/cam1/2020/06/24/20200624-0900.mp4', 'bak/cam1/2020/06/24/20200624-0915.mp4']);
   });
 
+  it('close() aborts an upload in progress; the file stays pending and is completed by the next run', async () => {
+    const s = await sshd();
+    shareSshDir([s]);
+    // Small requests one at a time, so the upload is still running when close() comes.
+    const first = queue([scp(s)], { sftp: { concurrency: 1, chunkSize: 4096 } });
+    await first.q.start();
+    const file = writeRecording(local, '20200624-0900.mp4', 16 << 20);
+    await first.q.enqueue(file);
+    first.q.runNow();
+    const temp = path.join(s.root, 'bak/cam1/2020/06/24/.20200624-0900.mp4.part');
+    await waitFor('upload under way', () => fs.existsSync(temp) && fs.statSync(temp).size > 0);
+    const started = Date.now();
+    await first.q.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(remoteTree(s.root)).toEqual(['bak/cam1/2020/06/24/.20200624-0900.mp4.part']);
+    expect(first.log.text()).not.toMatch(/upload failed/);
+
+    const second = queue([scp(s)]);
+    await second.q.start();
+    await waitFor('completed upload', allDone(second.q));
+    expect(remoteTree(s.root)).toEqual(['bak/cam1/2020/06/24/20200624-0900.mp4']);
+    expect(sameBytes(file, path.join(s.root, 'bak/cam1/2020/06/24/20200624-0900.mp4'))).toBe(true);
+  });
+
   it('skips a trigger while an upload is still running, as the original did', async () => {
     const s = await sshd();
     shareSshDir([s]);
