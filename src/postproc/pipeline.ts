@@ -96,7 +96,7 @@ function seconds(ms: number): string {
 }
 
 function megabytes(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 /** The last lines of a tool's output, for a log line. */

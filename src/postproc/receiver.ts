@@ -79,7 +79,7 @@ export class EventReceiver {
       socket.destroy();
       return;
     }
-    const name = `connection #${this.nextConnection++}`;
+    const name = `event connection #${this.nextConnection++}`;
     const connection = new Connection(socket, name, this.options);
     this.connections.add(connection);
     socket.once('close', () => this.connections.delete(connection));
@@ -100,17 +100,17 @@ class Connection {
   ) {
     const { logger } = options;
     const maxBytes = options.maxLineBytes ?? MAX_EVENT_LINE_BYTES;
-    logger.info(`event ${name} opened`);
+    logger.info(`${name} opened`);
     this.splitter = new LineSplitter(
       maxBytes,
       (line) => this.enqueue(line),
-      (bytes) => logger.warn(`event ${name}: line longer than ${maxBytes} bytes (${bytes} so far) skipped without reading it whole`),
+      (bytes) => logger.warn(`${name}: line longer than ${maxBytes} bytes (${bytes} so far) skipped without reading it whole`),
     );
     socket.on('data', (chunk: Buffer) => this.splitter.push(chunk));
-    socket.on('error', (err) => logger.warn(`event ${name}: ${err.message}`));
+    socket.on('error', (err) => logger.warn(`${name}: ${err.message}`));
     socket.on('close', () => {
-      if (this.splitter.pendingBytes > 0) logger.warn(`event ${name}: closed in the middle of a line (${this.splitter.pendingBytes} bytes dropped)`);
-      logger.info(`event ${name} closed`);
+      if (this.splitter.pendingBytes > 0) logger.warn(`${name}: closed in the middle of a line (${this.splitter.pendingBytes} bytes dropped)`);
+      logger.info(`${name} closed`);
     });
   }
 
@@ -135,15 +135,17 @@ class Connection {
     if (line.trim() === '') return;
     const parsed = parseEventLine(line);
     if (!parsed.ok) {
-      logger.warn(`event ${this.name}: skipped a bad line (${parsed.error}): ${logSnippet(line)}`);
+      logger.warn(`${this.name}: skipped a bad line (${parsed.error}): ${logSnippet(line)}`);
       return;
     }
-    logger.info(`event ${this.name}: received ${logSnippet(line)}`);
+    // Re-serialised: valid JSON, one line, no control characters, so it is safe to log as it is.
+    const compact = JSON.stringify(JSON.parse(line));
+    logger.info(`${this.name}: received ${compact.length > 600 ? `${compact.slice(0, 600)}… (${compact.length} characters)` : compact}`);
     let ack: string | undefined;
     try {
       ack = await handle(parsed.event, this.name);
     } catch (err) {
-      logger.error(`event ${this.name}: not acknowledged, could not record it: ${(err as Error).message}`);
+      logger.error(`${this.name}: not acknowledged, could not record it: ${(err as Error).message}`);
       return;
     }
     if (ack !== undefined && !this.socket.destroyed && this.socket.writable) this.socket.write(JSON.stringify({ ack }) + '\n');

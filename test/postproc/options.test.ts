@@ -1,0 +1,156 @@
+// postproc's command line: every config error with its exact message and exit code (compiled command), and the parse itself.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupArgv, parsePostprocArgs } from '../../src/postproc/options.js';
+import { makeTmp, removeTmp, runDist } from '../helpers/env.js';
+
+const FINGERPRINT = 'AB:'.repeat(31) + 'AB';
+
+describe('postproc config errors (compiled command)', () => {
+  let tmp: string;
+  let busy: net.Server;
+  const busyName = `postproc-options-busy-${process.pid}`;
+
+  beforeAll(async () => {
+    tmp = makeTmp('postproc-options-');
+    fs.mkdirSync(path.join(tmp, 'mp4'));
+    fs.writeFileSync(path.join(tmp, 'file.txt'), 'x');
+    busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen({ path: `\0${busyName}` }, resolve));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => busy.close(() => resolve()));
+    removeTmp(tmp);
+  });
+
+  const base = ['ppp-never-bound', '--convert', 'mp4', '--converter', 'builtin'];
+  const cases: [string, string[], number, string][] = [
+    ['no socket_name', ['--convert', 'mp4'], 2, "error: missing required argument 'socket_name'"],
+    ['no --convert', ['ppp'], 2, 'postproc: the following arguments are required: --convert'],
+    ['--convert without mp4_dir', ['ppp', '--convert'], 2, 'postproc: --convert: expected 1 or 2 arguments: mp4_dir [fps]'],
+    ['fps not a number', ['ppp', '--convert', 'mp4', 'abc'], 3, 'postproc: --convert: Not an integer: abc'],
+    ['fps zero', ['ppp', '--convert', 'mp4', '0'], 3, 'postproc: --convert: fps must be at least 1: 0'],
+    ['mp4_dir missing', ['ppp', '--convert', 'missing'], 3, 'postproc: --convert: directory not exist: missing'],
+    ['mp4_dir a file', ['ppp', '--convert', 'file.txt', '12'], 3, 'postproc: --convert: not a directory: file.txt'],
+    ['unknown converter', [...base, '--converter', 'handbrake'], 3, 'postproc: --converter: must be one of auto, mp4box, builtin, ffmpeg: handbrake'],
+    ['MP4Box not installed', ['ppp', '--convert', 'mp4', '--converter', 'mp4box'], 3, 'postproc: --converter: MP4Box not found on PATH (install gpac, or use --converter builtin)'],
+    ['destination without trigger', [...base, '--upload-scp', 'pi@192.168.1.23', '22', 'bak/cam1'], 3, 'postproc: Please set upload trigger: --upload-after-convert or --upload-minutes'],
+    ['trigger without destination', [...base, '--upload-after-convert', '1'], 3, 'postproc: Please set upload destination: --upload-scp or --upload-ftp'],
+    ['minutes trigger without destination', [...base, '--upload-minutes', '0', '30'], 3, 'postproc: Please set upload destination: --upload-scp or --upload-ftp'],
+    ['minute 60', [...base, '--upload-minutes', '0', '60'], 3, 'postproc: --upload-minutes: Minute must be in 0..59'],
+    ['minute -1', [...base, '--upload-minutes', '-1'], 3, 'postproc: --upload-minutes: Minute must be in 0..59'],
+    ['repeated minutes', [...base, '--upload-minutes', '5', '20', '5'], 3, 'postproc: --upload-minutes: Some minutes are repeated'],
+    ['minute not a number', [...base, '--upload-minutes', 'x'], 3, "postproc: --upload-minutes: invalid int value: 'x'"],
+    ['--upload-minutes without minutes', [...base, '--upload-minutes'], 2, 'postproc: --upload-minutes: expected at least one argument: {0..59} [{0..59} ...]'],
+    ['--upload-after-convert not a number', [...base, '--upload-after-convert', 'two'], 3, "postproc: --upload-after-convert: invalid int value: 'two'"],
+    ['--upload-after-convert 0', [...base, '--upload-after-convert', '0'], 3, 'postproc: --upload-after-convert: must be at least 1: 0'],
+    ['scp port not a number', [...base, '--upload-scp', 'pi@h', 'ssh', 'bak'], 3, 'postproc: --upload-scp: Not an integer: ssh'],
+    ['scp port out of range', [...base, '--upload-scp', 'pi@h', '70000', 'bak'], 3, 'postproc: --upload-scp: port must be in 1..65535: 70000'],
+    ['scp missing remote_dir', [...base, '--upload-scp', 'pi@h', '22'], 2, 'postproc: --upload-scp: expected 3 arguments: user@host port remote_dir'],
+    ['scp with an empty host', [...base, '--upload-scp', 'pi@', '22', 'bak', '--upload-after-convert', '1'], 3, 'postproc: --upload-scp: host is empty'],
+    ['ftp port not a number', [...base, '--upload-ftp', 'h', 'ftp', 'u', 'p', 'bak'], 3, 'postproc: --upload-ftp: Not an integer: ftp'],
+    ['ftp missing an argument', [...base, '--upload-ftp', 'h', '21', 'u', 'p'], 2, 'postproc: --upload-ftp: expected 5 arguments: host port user password remote_dir'],
+    ['ftp password from an unset variable', [...base, '--upload-ftp', 'h', '21', 'u', 'env:POSTPROC_TEST_UNSET', 'bak'], 3, 'postproc: --upload-ftp: environment variable POSTPROC_TEST_UNSET is not set'],
+    ['ftp password from a missing file', [...base, '--upload-ftp', 'h', '21', 'u', 'file:/nonexistent/pw', 'bak'], 3, 'postproc: --upload-ftp: cannot read secret file /nonexistent/pw: ENOENT'],
+    ['ftps port out of range', [...base, '--upload-ftps', 'h', '0', 'u', 'p', 'bak'], 3, 'postproc: --upload-ftps: port must be in 1..65535: 0'],
+    ['a bad FTPS fingerprint', [...base, '--upload-ftps', 'h', '21', 'u', 'p', 'bak', '--ftps-fingerprint', 'h', 'zz', '--upload-after-convert', '1'], 3, 'postproc: --ftps-fingerprint: not a SHA-256 fingerprint (64 hex digits, colons allowed): zz'],
+    ['a fingerprint for no FTPS host', [...base, '--upload-ftp', 'h', '21', 'u', 'p', 'bak', '--ftps-fingerprint', 'h', FINGERPRINT, '--upload-after-convert', '1'], 3, 'postproc: --ftps-fingerprint: no --upload-ftps destination has host h'],
+    ['the same destination twice', [...base, '--upload-scp', 'pi@h', '22', 'bak', '--upload-scp', 'pi@h', '22', 'bak', '--upload-after-convert', '1'], 3, 'postproc: upload destination given twice: scp pi@h:22 bak'],
+    ['--upload-queue-size not a number', [...base, '--upload-queue-size', 'big'], 3, "postproc: --upload-queue-size: invalid int value: 'big'"],
+    ['--notify-queue-size 0', [...base, '--notify-queue-size', '0'], 3, 'postproc: --notify-queue-size: must be at least 1: 0'],
+    ['telegram token from an unset variable', [...base, '--notify-telegram', 'env:POSTPROC_TEST_UNSET', '42'], 3, 'postproc: --notify-telegram: environment variable POSTPROC_TEST_UNSET is not set'],
+    ['telegram without chat_id', [...base, '--notify-telegram', 'token'], 2, 'postproc: --notify-telegram: expected 2 arguments: bot_token chat_id'],
+    ['a non-http API root', [...base, '--telegram-api-root', 'ftp://example.org'], 3, 'postproc: --telegram-api-root: not an http(s) URL: ftp://example.org'],
+    ['a missing state dir', [...base, '--state-dir', 'nowhere'], 3, 'postproc: --state-dir: directory not exist: nowhere'],
+    ['a log in a missing directory', [...base, '--log', 'log/postproc.log'], 3, 'postproc: --log: directory not exist: log'],
+    ['an unknown option', [...base, '--upload-sftp', 'x'], 2, "error: unknown option '--upload-sftp'"],
+    ['a socket name in use', [busyName, '--convert', 'mp4', '--converter', 'builtin'], 2, `postproc: socket name already in use: ${busyName} (is another postproc running with it?)`],
+  ];
+
+  it.concurrent.each(cases)('%s', async (_name, args, code, message) => {
+    const r = await runDist('postproc/main.js', args, { cwd: tmp, env: { ...process.env, PATH: '/nonexistent', POSTPROC_TEST_UNSET: '' } });
+    expect({ status: r.status, stderr: r.stderr.trim().split('\n')[0] }).toEqual({ status: code, stderr: message });
+    if (code === 3) expect(r.stderr.trim().split('\n')).toHaveLength(1); // one line, no stack trace
+    expect(r.stdout).toBe('');
+  });
+
+  it('--help shows every flag with its values, the defaults and exits 0', async () => {
+    const r = await runDist('postproc/main.js', ['--help']);
+    expect(r.status).toBe(0);
+    for (const term of [
+      'Usage: postproc [options] <socket_name>', 'socket_name', '--convert mp4_dir [fps]', '--converter auto|mp4box|builtin|ffmpeg',
+      '--upload-after-convert N', '--upload-minutes {0..59} [{0..59} ...]', '--upload-scp user@host port remote_dir',
+      '--upload-ftp host port user password remote_dir', '--upload-ftps host port user password remote_dir', '--ftps-fingerprint host sha256',
+      '--upload-queue-size 8', '--notify-telegram bot_token chat_id', '--notify-queue-size 8', '--telegram-api-root URL',
+      '(default: https://api.telegram.org)', '--state-dir dir', '(default: mp4_dir/.postproc)', '--log path',
+    ]) expect(r.stdout).toContain(term);
+  });
+});
+
+describe('parsePostprocArgs', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = makeTmp('postproc-parse-');
+    fs.mkdirSync(path.join(tmp, 'mp4'));
+    fs.mkdirSync(path.join(tmp, 'state'));
+    fs.writeFileSync(path.join(tmp, 'pw'), 'from-file\nsecond line\n');
+  });
+  afterAll(() => removeTmp(tmp));
+
+  it('reads the original README example with every kind of destination, secrets resolved', () => {
+    const mp4 = path.join(tmp, 'mp4');
+    process.env.POSTPROC_TEST_TOKEN = '123:abc';
+    try {
+      const o = parsePostprocArgs([
+        'ppp', '--convert', mp4, '30', '--upload-after-convert', '3', '--upload-minutes', '50', '5', '20', '35',
+        '--upload-scp', 'pi@192.168.1.22', '22', 'bak/cam2', '--upload-scp', '192.168.1.23', '2222', 'bak',
+        '--upload-ftp', '192.168.1.24', '21', 'nick', `file:${path.join(tmp, 'pw')}`, 'bakery/cam2',
+        '--upload-ftps', 'nas', '990', 'nick', 'nickpass', 'cam', '--ftps-fingerprint', 'NAS', FINGERPRINT,
+        '--notify-telegram', 'env:POSTPROC_TEST_TOKEN', '-100123', '--notify-telegram', 'literal:token', '@cctv',
+        '--upload-queue-size', '16', '--notify-queue-size', '4', '--state-dir', path.join(tmp, 'state'),
+        '--telegram-api-root', 'http://127.0.0.1:8081', '--log', path.join(tmp, 'postproc.log'),
+      ]);
+      expect(o).toEqual({
+        socketName: 'ppp', mp4Dir: mp4, fps: 30, converter: 'auto', stateDir: path.join(tmp, 'state'), stateDirIsDefault: false,
+        uploadAfterConvert: 3, uploadMinutes: [5, 20, 35, 50],
+        destinations: [
+          { kind: 'scp', user: 'pi', host: '192.168.1.22', port: 22, remoteDir: 'bak/cam2' },
+          { kind: 'scp', user: os.userInfo().username, host: '192.168.1.23', port: 2222, remoteDir: 'bak' },
+          { kind: 'ftp', host: '192.168.1.24', port: 21, user: 'nick', password: 'from-file', remoteDir: 'bakery/cam2', secure: false },
+          { kind: 'ftp', host: 'nas', port: 990, user: 'nick', password: 'nickpass', remoteDir: 'cam', secure: true, tlsFingerprint: FINGERPRINT },
+        ],
+        uploadQueueSize: 16, notifyQueueSize: 4,
+        telegram: [{ token: '123:abc', chatId: '-100123' }, { token: 'literal:token', chatId: '@cctv' }],
+        telegramApiRoot: 'http://127.0.0.1:8081', log: path.join(tmp, 'postproc.log'),
+      });
+    } finally {
+      delete process.env.POSTPROC_TEST_TOKEN;
+    }
+  });
+
+  it('has the defaults of the original, fps from the events and the state under mp4_dir', () => {
+    const mp4 = path.join(tmp, 'mp4');
+    expect(parsePostprocArgs(['ppp', '--convert', mp4])).toEqual({
+      socketName: 'ppp', mp4Dir: mp4, converter: 'auto', stateDir: path.join(mp4, '.postproc'), stateDirIsDefault: true,
+      destinations: [], uploadQueueSize: 8, telegram: [], notifyQueueSize: 8, telegramApiRoot: 'https://api.telegram.org',
+    });
+  });
+
+  it.each([
+    ['socket_name first', ['ppp', '--convert', 'mp4', '12'], ['--convert', '["mp4","12"]', '--', 'ppp']],
+    ['socket_name last, after a full --convert', ['--convert', 'mp4', '12', 'ppp'], ['--convert', '["mp4","12"]', '--', 'ppp']],
+    ['socket_name right after --convert mp4_dir', ['--convert', 'mp4', 'ppp'], ['--convert', '["mp4"]', '--', 'ppp']],
+    ['socket_name between options', ['--upload-minutes', '0', '30', '--convert', 'mp4', '--log', 'x', 'ppp'], ['--upload-minutes', '["0","30"]', '--convert', '["mp4"]', '--log', '["x"]', '--', 'ppp']],
+    ['--flag=value', ['--log=p.log', 'ppp'], ['--log', '["p.log"]', '--', 'ppp']],
+    ['negative numbers are values', ['ppp', '--upload-minutes', '-5'], ['--upload-minutes', '["-5"]', '--', 'ppp']],
+    ['--upload-minutes takes all that follows, as nargs="+" did', ['--upload-minutes', '1', '2', 'ppp'], ['--upload-minutes', '["1","2","ppp"]', '--']],
+    ['repeated destinations stay apart', ['--upload-scp', 'a@h', '22', 'd', '--upload-scp', 'b@h', '22', 'e'], ['--upload-scp', '["a@h","22","d"]', '--upload-scp', '["b@h","22","e"]', '--']],
+    ['unknown options pass through to commander', ['--what', 'ppp'], ['--what', '--', 'ppp']],
+    ['-- ends the options', ['--convert', 'mp4', '--', '--odd-name'], ['--convert', '["mp4"]', '--', '--odd-name']],
+  ])('groups argv as argparse did: %s', (_name, argv, grouped) => {
+    expect(groupArgv(argv)).toEqual(grouped);
+  });
+});
