@@ -204,6 +204,7 @@ export class Pipeline {
       if (!entry) continue;
       try {
         await this.convertStep(entry);
+        if (this.closed) break;
         await this.advance(entry);
       } catch (err) {
         if (!this.closed) this.options.logger.error(`job ${entry.id}: ${(err as Error).message}; it is retried at the next start`);

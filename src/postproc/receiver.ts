@@ -19,6 +19,8 @@ export interface EventReceiverOptions {
 
 // Lines read but not yet handled, per connection, before reading from it pauses.
 const HIGH_WATER_LINES = 64;
+// pancake holds one connection; this bounds what a flood of local clients can make us hold.
+const MAX_CONNECTIONS = 16;
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -76,6 +78,11 @@ export class EventReceiver {
 
   private accept(socket: net.Socket): void {
     if (this.state !== RUNNING) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= MAX_CONNECTIONS) {
+      this.options.logger.warn(`event socket: ${MAX_CONNECTIONS} connections open already; refusing another`);
       socket.destroy();
       return;
     }

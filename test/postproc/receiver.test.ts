@@ -110,6 +110,26 @@ describe('EventReceiver', () => {
     await expect(EventClient.connect(name, 200)).rejects.toThrow();
   });
 
+  it('refuses a 17th connection at a time, and takes new ones once others close', async () => {
+    const { name, client, log } = await start(async (e) => e.id);
+    const more: EventClient[] = [];
+    for (let i = 0; i < 15; i++) more.push(await EventClient.connect(name));
+    clients.push(...more);
+    const extra = await EventClient.connect(name);
+    clients.push(extra);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(extra.closed).toBe(true);
+    expect(log.lines.join('')).toContain('16 connections open already; refusing another');
+    more[0]!.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const later = await EventClient.connect(name);
+    clients.push(later);
+    await later.send({ id: 'later', camera: 'up' });
+    await later.waitForAck('later');
+    await client.send({ id: 'first', camera: 'up' });
+    await client.waitForAck('first');
+  });
+
   it('quotes what it logs of a line, so no control character reaches the log', () => {
     expect(logSnippet('a\nb')).toBe('"a\\nb"');
     expect(logSnippet('x'.repeat(400), 5)).toBe('"xxxxx"… (400 characters)');
