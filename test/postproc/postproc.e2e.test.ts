@@ -140,6 +140,9 @@ describe('postproc end to end', () => {
     await client.send(fileEvent('k1', clip, { detection: true }));
     await client.waitForAck('k1');
     await first.stop('SIGKILL');
+    // What the ack promised is in the journal, whatever the killed process got to after it.
+    const journal = fs.readFileSync(path.join(mp4Dir, '.postproc', 'journal.ndjson'), 'utf8');
+    expect(journal).toContain(`{"op":"accept","id":"k1","job":{"kind":"file","h264":${JSON.stringify(clip)}`);
 
     const second = start();
     await fake.waitForDelivered(1);
