@@ -1,10 +1,10 @@
 // Telegram notifications: a bounded queue, every destination gets every message, 429s and outages retried.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Api, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
 import { fromPath } from 'node-telegram-bot-api/node';
+import { ChildProcessHandle, describeExit, lastLines } from '../common/child.js';
 import { sleep, type Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { TelegramDestination } from './options.js';
@@ -173,20 +173,18 @@ export class TelegramNotifier {
     return { method: 'sendPhoto', file: still, caption: `${text} ${note}`, what: `a still of ${path.basename(video)}` };
   }
 
-  private extractStill(mp4: string, jpg: string): Promise<void> {
-    const ffmpeg = this.options.ffmpeg ?? 'ffmpeg';
-    const args = stillArgs(mp4, jpg);
-    return new Promise((resolve, reject) => {
-      const child = spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'], signal: this.abort.signal });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-      child.on('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code === 'ENOENT' ? `${ffmpeg} not found` : err.message)));
-      child.on('close', (code, signal) => {
-        if (code === 0) return resolve();
-        const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-5).join(' | ');
-        reject(new Error(`${[ffmpeg, ...args].join(' ')}: ${signal ? `signal ${signal}` : `exit code ${code}`}${lines ? `: ${lines}` : ''}`));
-      });
-    });
+  private async extractStill(mp4: string, jpg: string): Promise<void> {
+    const child = new ChildProcessHandle(this.options.ffmpeg ?? 'ffmpeg', stillArgs(mp4, jpg), { stderrTailBytes: 2000 });
+    const stop = (): void => child.kill('SIGKILL');
+    this.abort.signal.addEventListener('abort', stop, { once: true });
+    try {
+      const exit = await child.exited;
+      if (exit.code === 0) return;
+      const tail = lastLines(child.stderrTail());
+      throw new Error(`${child.commandLine()}: ${describeExit(exit)}${tail ? `: ${tail}` : ''}`);
+    } finally {
+      this.abort.signal.removeEventListener('abort', stop);
+    }
   }
 
   private async sendTo(index: number, destination: TelegramDestination, prepared: Prepared): Promise<void> {

@@ -157,6 +157,17 @@ describe('TelegramNotifier', () => {
     expect(fs.readdirSync(path.join(tmp, 'state-tmp'))).toEqual([]); // the still is removed
   });
 
+  it('sends the text with a note when no still can be made (ffmpeg missing)', async () => {
+    const mp4 = path.join(tmp, '20260101-120000.mp4');
+    fs.writeFileSync(mp4, Buffer.alloc(2000));
+    const n = make({ maxVideoBytes: 1000, ffmpeg: path.join(tmp, 'no-ffmpeg') });
+    await n.send({ text: 'Detection changed to True', video: mp4 });
+    expect(fake.delivered.map((c) => [c.method, c.fields.text])).toEqual([
+      ['sendMessage', "Detection changed to True (the clip 20260101-120000.mp4, 0.0 MB, is over Telegram's 0.0 MB limit)"],
+    ]);
+    expect(log.lines.join('')).toContain('no still could be made');
+  });
+
   it('sends the text alone when the clip is gone', async () => {
     const n = make();
     await n.send({ text: 'Detection changed to True', video: path.join(tmp, 'gone.mp4') });
