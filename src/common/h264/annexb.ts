@@ -95,6 +95,15 @@ export class AnnexBParser {
     return this.dropped;
   }
 
+  /**
+   * Stream offset (bytes pushed before it) of the oldest byte the parser still holds. Memory of
+   * pushed chunks that ends at or before it is no longer referenced by the parser, so a reader
+   * may reuse it once it is done with the access units already returned (they may point into it).
+   */
+  get heldFrom(): number {
+    return this.segs.length > 0 ? this.segs[0]!.abs : this.total;
+  }
+
   /** Feeds one chunk; returns the access units it completed, in stream order. */
   push(chunk: Buffer, wallTime: number, monoTime: number): AccessUnit[] {
     const n = chunk.length;
