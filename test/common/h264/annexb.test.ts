@@ -111,6 +111,19 @@ describe('AnnexBParser', () => {
     expect(rest[0]!.data.equals(b!.data)).toBe(true);
   });
 
+  it('heldFrom tells which chunk memory the parser no longer references', () => {
+    const buf = fs.readFileSync(byName('baseline-160x120.h264').file);
+    const sizes = parseWhole(buf).map((a) => a.data.length);
+    const p = new AnnexBParser();
+    const firstTwo = sizes[0]! + sizes[1]!;
+    p.push(buf.subarray(0, firstTwo + 100), 0, 0);
+    // Two access units are complete; the third is being collected from its first byte on.
+    expect(p.heldFrom).toBe(firstTwo);
+    p.push(buf.subarray(firstTwo + 100), 0, 0);
+    p.end();
+    expect(p.heldFrom).toBe(buf.length);
+  });
+
   it('drops and counts bytes before the first start code', () => {
     const buf = fs.readFileSync(byName('baseline-160x120.h264').file);
     const garbage = Buffer.from([0x12, 0x00, 0x00, 0x34, 0xff, 0x00]);
