@@ -19,6 +19,12 @@ export interface CameraSupervisorOptions {
   onDown: (reason: string) => void;
   /** When frames flow again after an outage. */
   onUp: () => void;
+  /**
+   * For the live view: called when the unit being received looks complete (it holds a slice and no
+   * byte has come for `earlyMs`), one frame interval before the next start code proves it.
+   */
+  onEarlyUnit?: (data: Buffer, keyframe: boolean, wallTime: number) => void;
+  earlyMs?: number;
 }
 
 const RUNNING = 0;
@@ -36,6 +42,7 @@ export class CameraSupervisor {
   private flowing = false;
   private watchdog: Timer | undefined;
   private restartTimer: Timer | undefined;
+  private earlyTimer: Timer | undefined;
   private readonly stallMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -74,8 +81,17 @@ export class CameraSupervisor {
 
   private onChunk(source: CameraSource, chunk: Buffer): void {
     if (source !== this.source || this.state !== RUNNING) return;
-    const { clock } = this.options;
-    const units = this.parser.push(chunk, clock.now(), clock.monotonic());
+    const { clock, onEarlyUnit } = this.options;
+    const wall = clock.now();
+    const units = this.parser.push(chunk, wall, clock.monotonic());
+    if (onEarlyUnit) {
+      this.earlyTimer?.cancel();
+      this.earlyTimer = clock.setTimeout(() => {
+        if (source !== this.source || this.state !== RUNNING) return;
+        const pending = this.parser.peekPending();
+        if (pending) onEarlyUnit(pending.data, pending.keyframe, wall);
+      }, this.options.earlyMs ?? 4);
+    }
     if (units.length === 0) return;
     this.lastUnitMono = clock.monotonic();
     if (!this.flowing) {
@@ -128,6 +144,7 @@ export class CameraSupervisor {
   /** Stops the camera for good; resolves when the child is gone. Idempotent. */
   async close(): Promise<void> {
     this.state = CLOSED;
+    this.earlyTimer?.cancel();
     this.watchdog?.cancel();
     this.restartTimer?.cancel();
     await this.source?.close();

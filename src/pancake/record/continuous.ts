@@ -96,7 +96,7 @@ export class ContinuousRecorder {
       rec, nextMark: nextSegmentMark(unit.wallTime, segmentMinutes), last: unit.wallTime, frames: 0,
       file: undefined, early: [], opening: Promise.resolve(undefined),
     };
-    seg.opening = H264File.create(rec.path).then(
+    seg.opening = H264File.create(rec.path, this.options.clock).then(
       (file) => {
         journal.opened(rec);
         seg.file = file;

@@ -1,22 +1,35 @@
-// One .h264 recording on disk: ordered asynchronous appends, fdatasync on finish, errors reported once.
+// One .h264 recording on disk: ordered, batched asynchronous appends, fdatasync on finish, errors reported once.
 import fs from 'node:fs';
+import type { Clock, Timer } from '../../common/clock.js';
+
+/** Queued bytes that start a write at once. */
+const BATCH_BYTES = 256 * 1024;
+/** The longest a queued unit waits for a write (bounds what a crash of pancake itself can lose). */
+const BATCH_MS = 500;
 
 /**
  * Appends access units to a file without blocking the event loop: writes are queued and issued
  * one writev at a time, so a slow SD card delays only this file, never the camera or the live view.
+ * Units are batched (256 KB or 0.5 s, whichever comes first): a write per frame costs a thread-pool
+ * round trip each, which is most of what recording costs on a small Pi.
  */
 export class H264File {
   private handle: fs.promises.FileHandle | undefined;
   private queue: Buffer[] = [];
+  private queued = 0;
+  private timer: Timer | undefined;
   private writing: Promise<void> | undefined;
   private failure: Error | undefined;
   bytes = 0;
 
-  private constructor(readonly path: string) {}
+  private constructor(
+    readonly path: string,
+    private readonly clock: Clock,
+  ) {}
 
   /** Creates the file (never overwriting one that exists). */
-  static async create(path: string): Promise<H264File> {
-    const file = new H264File(path);
+  static async create(path: string, clock: Clock): Promise<H264File> {
+    const file = new H264File(path, clock);
     file.handle = await fs.promises.open(path, 'wx', 0o644);
     return file;
   }
@@ -29,13 +42,22 @@ export class H264File {
   append(data: Buffer): void {
     if (this.failure) return;
     this.queue.push(data);
-    if (!this.writing) this.writing = this.drain();
+    this.queued += data.length;
+    if (this.queued >= BATCH_BYTES) this.startWrite();
+    else this.timer ??= this.clock.setTimeout(() => this.startWrite(), BATCH_MS);
+  }
+
+  private startWrite(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (!this.writing && this.queue.length > 0) this.writing = this.drain();
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.failure) {
       const batch = this.queue;
       this.queue = [];
+      this.queued = 0;
       try {
         const size = batch.reduce((n, b) => n + b.length, 0);
         let written = 0;
@@ -56,8 +78,9 @@ export class H264File {
     this.writing = undefined;
   }
 
-  /** Waits for queued writes. */
+  /** Writes everything queued now and waits for it. */
   async flush(): Promise<void> {
+    this.startWrite();
     while (this.writing) await this.writing;
   }
 
