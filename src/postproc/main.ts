@@ -1,12 +1,104 @@
 #!/usr/bin/env node
 // postproc: receives pancake's events, converts .h264 to .mp4, uploads and notifies over Telegram.
-import { Command } from 'commander';
-import { exitOverride, runMain } from '../common/cli.js';
-import { VERSION } from '../common/paths.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runMain } from '../common/cli.js';
+import { systemClock } from '../common/clock.js';
+import { createLogger } from '../common/log.js';
+import { convertFile, resolveConverter } from './convert/index.js';
+import { Journal } from './journal.js';
+import { parsePostprocArgs } from './options.js';
+import { Pipeline, type Job } from './pipeline.js';
+import { EventReceiver } from './receiver.js';
+import { TelegramNotifier } from './telegram.js';
+import { describeDestination } from './upload/destination.js';
+import { UploadQueue } from './upload/queue.js';
+import { UploadTrigger } from './upload/trigger.js';
 
 await runMain('postproc', async () => {
-  const program = exitOverride(new Command('postproc'))
-    .description('Post-processor for pancake: convert h264 to mp4, upload over SCP/FTP, notify via Telegram')
-    .version(VERSION);
-  program.parse(process.argv);
+  // 1. Flags, validated (exit 2/3 with one line), secrets resolved, the converter found.
+  const options = parsePostprocArgs(process.argv.slice(2));
+  const converter = resolveConverter(options.converter);
+  const clock = systemClock;
+  const logger = createLogger({ program: 'postproc', ...(options.log ? { file: options.log } : {}) });
+
+  // 2. Components, each with only its own settings.
+  if (options.stateDirIsDefault) await fs.promises.mkdir(options.stateDir, { recursive: true });
+  const journal = await Journal.open<Job>({ dir: options.stateDir, logger });
+  const notifier = options.telegram.length > 0
+    ? new TelegramNotifier({
+        destinations: options.telegram, apiRoot: options.telegramApiRoot, queueSize: options.notifyQueueSize,
+        tmpDir: path.join(options.stateDir, 'tmp'), clock, logger,
+      })
+    : undefined;
+  const uploads = options.destinations.length > 0
+    ? new UploadQueue({
+        stateDir: options.stateDir, destinations: options.destinations, clock, logger, maxInMemory: options.uploadQueueSize,
+        onProblem: (p) => {
+          const text = p.kind === 'host-key' ? `Upload to ${p.destination} refused: ${p.message}` : `Upload to ${p.destination} failing: ${p.message}`;
+          notifier?.send({ text }).catch(() => {});
+        },
+      })
+    : undefined;
+  const trigger = uploads
+    ? new UploadTrigger({
+        ...(options.uploadAfterConvert !== undefined ? { afterConvert: options.uploadAfterConvert } : {}),
+        ...(options.uploadMinutes !== undefined ? { minutes: options.uploadMinutes } : {}),
+        clock, logger, fire: () => uploads.runNow(),
+      })
+    : undefined;
+  const pipeline = new Pipeline({
+    journal, mp4Dir: options.mp4Dir, ...(options.fps !== undefined ? { fps: options.fps } : {}),
+    convert: (input, output, o) => convertFile(converter, input, output, o),
+    ...(uploads ? { uploads } : {}), ...(trigger ? { trigger } : {}), ...(notifier ? { notifier } : {}),
+    clock, logger,
+  });
+  const receiver = new EventReceiver({ socketName: options.socketName, logger, handle: (event, from) => pipeline.receive(event, from) });
+
+  // 3. Bind first (a name in use stops everything, exit 2), then start working.
+  try {
+    await receiver.start();
+  } catch (err) {
+    await journal.close();
+    throw err;
+  }
+  notifier?.start();
+  await uploads?.start();
+  trigger?.start();
+  pipeline.start();
+  logger.info([
+    `started: ${converter} converts into ${options.mp4Dir} at ${options.fps !== undefined ? `${options.fps} fps` : 'the fps of each event'}`,
+    options.destinations.length > 0 ? `uploads to ${options.destinations.map(describeDestination).join(', ')}` : 'no uploads',
+    options.telegram.length > 0 ? `Telegram to chat(s) ${options.telegram.map((t) => t.chatId).join(', ')}` : 'no Telegram',
+    `state in ${options.stateDir}`,
+  ].join('; '));
+
+  // 4. Wait for a signal; a second one while stopping ends at once.
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  logger.info(`${signal}: stopping; unfinished work is resumed at the next start`);
+  const again = (): void => {
+    logger.warn('second signal: exiting without finishing');
+    process.exit(1);
+  };
+  process.once('SIGINT', again);
+  process.once('SIGTERM', again);
+
+  // 5. Close in reverse order.
+  await receiver.close();
+  await pipeline.close();
+  trigger?.close();
+  await uploads?.close();
+  await notifier?.close();
+  await journal.close();
+  logger.info('stopped');
+  await new Promise<void>((resolve) => {
+    logger.on('finish', () => resolve());
+    logger.end();
+  });
+  process.removeListener('SIGINT', again);
+  process.removeListener('SIGTERM', again);
+  return 0;
 });
