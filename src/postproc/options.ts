@@ -6,11 +6,12 @@ import { Command, Help, Option } from 'commander';
 import { exitOverride, UsageError } from '../common/cli.js';
 import { VERSION } from '../common/paths.js';
 import { resolveSecret } from '../common/secret.js';
+import { CONVERTER_NAMES, type ConverterName } from './convert/index.js';
 import { describeDestination, destinationKey, type DestinationSpec } from './upload/destination.js';
 
 /** `--converter`: auto = MP4Box when on PATH (as the original), otherwise the built-in muxer. */
-export type ConverterChoice = 'auto' | 'mp4box' | 'builtin' | 'ffmpeg';
-export const CONVERTER_CHOICES: readonly ConverterChoice[] = ['auto', 'mp4box', 'builtin', 'ffmpeg'];
+export type ConverterChoice = 'auto' | ConverterName;
+export const CONVERTER_CHOICES: readonly ConverterChoice[] = ['auto', ...CONVERTER_NAMES];
 
 export const DEFAULT_TELEGRAM_API_ROOT = 'https://api.telegram.org';
 
