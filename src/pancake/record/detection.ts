@@ -1,0 +1,396 @@
+// Detection recording: clips around edges (edge) or files covering detections (all), with pre-roll from a ring of whole GOPs.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Clock, Timer } from '../../common/clock.js';
+import type { Rotation } from '../../common/events.js';
+import type { AccessUnit } from '../../common/h264/annexb.js';
+import type { SpsInfo } from '../../common/h264/sps.js';
+import type { Logger } from '../../common/log.js';
+import { EdgeTracker } from '../detect/edges.js';
+import type { FinishedRecording } from './continuous.js';
+import { H264File } from './h264-file.js';
+import type { OpenRecording, RecordingJournal } from './journal.js';
+import { detectionBaseName, uniqueName } from './naming.js';
+import { PreRollBuffer } from './preroll.js';
+
+/** Settings shared by both modes. */
+export interface DetectionRecorderOptions {
+  /** Absolute directory for the files (may be the continuous recordings' directory). */
+  dir: string;
+  fps: number;
+  rotation: Rotation;
+  clock: Clock;
+  logger: Logger;
+  journal: RecordingJournal;
+  /** Called in order, once per finished file that holds at least one frame. */
+  onFinished: (file: FinishedRecording) => void;
+  /** Stream kept before an edge, in ms (whole GOPs from the first IDR at or after edge − preRollMs). */
+  preRollMs?: number;
+  /** Stream kept after an edge, in ms. */
+  postRollMs?: number;
+  /** Length of the ring of GOPs the pre-roll comes from (at least 6 s, see EdgeRecorder). */
+  bufferMs?: number;
+}
+
+/** What main.ts needs of either mode. */
+export interface DetectionRecorder {
+  /** Whether a file is being written now. */
+  readonly recording: boolean;
+  push(unit: AccessUnit, sps: SpsInfo | undefined): void;
+  /** Every answer of detect(). */
+  setDetection(state: boolean): void;
+  /** The camera stopped: files end with what they have; the ring starts afresh with the next run. */
+  cameraDown(): void;
+  close(): Promise<void>;
+}
+
+const DEFAULTS = { preRollMs: 3000, postRollMs: 3000, bufferMs: 6000 };
+
+/**
+ * One detection file being written: created on disk when its first unit is known, named after that
+ * unit's wall-clock time, entered in the journal (so a crash leaves it announced on the next start).
+ */
+class DetectionFile {
+  readonly rec: OpenRecording;
+  private frames = 0;
+  private last: number;
+  private file: H264File | undefined;
+  private early: Buffer[] = [];
+  private readonly opening: Promise<H264File | undefined>;
+
+  constructor(
+    first: AccessUnit,
+    sps: SpsInfo | undefined,
+    detection: boolean | undefined,
+    private readonly options: DetectionRecorderOptions,
+    reserved: Set<string>,
+  ) {
+    const { dir, fps, rotation, clock, journal, logger } = options;
+    const name = uniqueName(detectionBaseName(first.wallTime), (n) => reserved.has(n) || fs.existsSync(path.join(dir, n)));
+    reserved.add(name);
+    this.rec = {
+      path: path.join(dir, name), fps, rotation, start: first.wallTime, width: sps?.width ?? 0, height: sps?.height ?? 0,
+      ...(detection === undefined ? {} : { detection }),
+    };
+    this.last = first.wallTime;
+    this.opening = H264File.create(this.rec.path, clock).then(
+      (file) => {
+        reserved.delete(name);
+        journal.opened(this.rec);
+        this.file = file;
+        for (const data of this.early) file.append(data);
+        this.early = [];
+        logger.info(`record: writing ${this.rec.path}`);
+        return file;
+      },
+      (err: NodeJS.ErrnoException) => {
+        reserved.delete(name);
+        logger.error(`record: cannot write ${this.rec.path} (${err.code ?? 'error'}: ${err.message}); this detection clip is lost`);
+        return undefined;
+      },
+    );
+    this.append(first);
+  }
+
+  append(unit: AccessUnit): void {
+    this.frames++;
+    this.last = unit.wallTime;
+    if (this.file) this.file.append(unit.data);
+    else this.early.push(unit.data);
+  }
+
+  /** Writes the rest, syncs, closes; returns what to announce (nothing if no byte reached the disk). */
+  async finish(): Promise<FinishedRecording | undefined> {
+    const { logger, journal } = this.options;
+    const file = await this.opening;
+    if (!file) return undefined;
+    await file.finish();
+    if (file.error) logger.error(`record: ${this.rec.path} is incomplete: ${file.error.message}`);
+    if (file.bytes === 0) {
+      fs.rmSync(this.rec.path, { force: true });
+      journal.closed(this.rec.path);
+      return undefined;
+    }
+    logger.info(`record: finished ${this.rec.path} (${this.frames} frames, ${file.bytes} bytes)`);
+    return { ...this.rec, end: this.last, frames: this.frames, bytes: file.bytes };
+  }
+}
+
+/** Finishes files one after the other, announcing each before the journal forgets it, in order. */
+class Finisher {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: DetectionRecorderOptions) {}
+
+  /** Queues `file` to be finished and announced; `before` runs first, in the same order (an event). */
+  finish(file: DetectionFile | undefined, before?: () => void): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      before?.();
+      const done = await file?.finish();
+      if (!done) return;
+      this.options.onFinished(done);
+      this.options.journal.closed(done.path);
+    });
+    return this.chain;
+  }
+
+  get idle(): Promise<void> {
+    return this.chain;
+  }
+}
+
+interface Clip {
+  /** The edge's new state, carried by the clip's event. */
+  detection: boolean;
+  /** Units at or after this monotonic time are past the clip. */
+  end: number;
+  /** Created at the first IDR (from the ring, or the next one to arrive). */
+  file: DetectionFile | undefined;
+}
+
+/**
+ * `--record-detection edge`: for every reported edge (see EdgeTracker), one clip from about 3 s
+ * before the edge to 3 s after it, announced with `"detection": <new state>` once written.
+ *
+ * The clip starts at the first IDR at or after edge − 3 s (so it opens with SPS+PPS+IDR), which
+ * with the camera's one IDR per second is 2–3 s before the edge: clips are 5–6 s long. Edges
+ * closer together than 3 s: the second change is held back until 3 s after the first edge; if
+ * detection is still changed then, that is the next edge, dated from when the current state
+ * began, and its clip is cut from the ring (which holds 6 s and more) — so two clips may share
+ * frames. A change that is undone within those 3 s makes no clip at all.
+ */
+export class EdgeRecorder implements DetectionRecorder {
+  private readonly ring: PreRollBuffer;
+  private readonly tracker: EdgeTracker;
+  private readonly finisher: Finisher;
+  private readonly reserved = new Set<string>();
+  private readonly preRollMs: number;
+  private readonly postRollMs: number;
+  private clips: Clip[] = [];
+  private sps: SpsInfo | undefined;
+  private holdTimer: Timer | undefined;
+  private closed = false;
+
+  constructor(private readonly options: DetectionRecorderOptions) {
+    this.preRollMs = options.preRollMs ?? DEFAULTS.preRollMs;
+    this.postRollMs = options.postRollMs ?? DEFAULTS.postRollMs;
+    // The held-back edge of a pair is up to 3 s old when its clip is cut: the ring must reach 6 s back.
+    this.ring = new PreRollBuffer({ keepMs: Math.max(options.bufferMs ?? DEFAULTS.bufferMs, this.preRollMs + this.postRollMs) });
+    this.tracker = new EdgeTracker(this.postRollMs);
+    this.finisher = new Finisher(options);
+  }
+
+  get recording(): boolean {
+    return this.clips.length > 0;
+  }
+
+  push(unit: AccessUnit, sps: SpsInfo | undefined): void {
+    if (this.closed) return;
+    if (sps) this.sps = sps;
+    this.ring.push(unit);
+    for (const clip of [...this.clips]) {
+      if (unit.monoTime >= clip.end) this.finishClip(clip);
+      else if (clip.file) clip.file.append(unit);
+      else if (unit.keyframe) clip.file = new DetectionFile(unit, this.sps, clip.detection, this.options, this.reserved);
+    }
+  }
+
+  setDetection(state: boolean): void {
+    if (this.closed) return;
+    const now = this.options.clock.monotonic();
+    const edge = this.tracker.update(state, now);
+    if (edge) this.startClip(edge.state, edge.at);
+  }
+
+  private startClip(detection: boolean, at: number): void {
+    const clip: Clip = { detection, end: at + this.postRollMs, file: undefined };
+    const units = this.ring.since(at - this.preRollMs);
+    if (units.length > 0) {
+      clip.file = new DetectionFile(units[0]!, this.sps, detection, this.options, this.reserved);
+      for (const unit of units.slice(1)) {
+        if (unit.monoTime >= clip.end) break;
+        clip.file.append(unit);
+      }
+    }
+    this.clips.push(clip);
+    this.options.logger.info(`detect: detection ${detection ? 'started' : 'ended'}; recording the edge`);
+    this.armHold();
+  }
+
+  /** When the hold after an edge ends, a change made during it becomes the next edge. */
+  private armHold(): void {
+    this.holdTimer?.cancel();
+    const { clock } = this.options;
+    const until = this.tracker.holdUntil(clock.monotonic());
+    if (until === undefined) return;
+    this.holdTimer = clock.setTimeout(() => {
+      const edge = this.tracker.release(clock.monotonic());
+      if (edge) this.startClip(edge.state, edge.at);
+    }, until - clock.monotonic());
+  }
+
+  private finishClip(clip: Clip): void {
+    this.clips = this.clips.filter((c) => c !== clip);
+    void this.finisher.finish(clip.file);
+  }
+
+  cameraDown(): void {
+    for (const clip of [...this.clips]) this.finishClip(clip);
+    this.ring.clear();
+  }
+
+  /** Finishes open clips with what they have. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.holdTimer?.cancel();
+    for (const clip of [...this.clips]) this.finishClip(clip);
+    await this.finisher.idle;
+  }
+}
+
+export interface AllRecorderOptions extends DetectionRecorderOptions {
+  /** Long detections are split into files of this length (ms of stream). */
+  splitMs?: number;
+  /** `{"detection": false}` when a detection has ended, just before its last file is announced. */
+  onDetectionEnd: (wallTime: number) => void;
+}
+
+const IDLE = 0;
+/** Writing the first file: pre-roll and 3 s after detection turned true. */
+const FIRST = 1;
+/** Writing the files that follow, while detection lasts and 3 s after. */
+const FOLLOWING = 2;
+
+/**
+ * `--record-detection all`, as the original: when detection turns true, a first file takes the
+ * pre-roll (from the first IDR at or after 3 s before) and 3 s after the edge, and is announced
+ * with `"detection": true` (about 3 s after the edge, so a notification does not wait for the
+ * detection to end); recording goes on without a gap into the next file, split every 15 minutes
+ * (`{"h264": …}` each), and ends once detection has been false for 3 s — true again within those 3 s
+ * carries on in the same file. The end is announced as `{"detection": false}` then `{"h264": last}`.
+ * Files begin at IDRs; the first file ends at the first IDR at or after edge + 3 s.
+ */
+export class AllRecorder implements DetectionRecorder {
+  private readonly ring: PreRollBuffer;
+  private readonly finisher: Finisher;
+  private readonly reserved = new Set<string>();
+  private readonly preRollMs: number;
+  private readonly postRollMs: number;
+  private readonly splitMs: number;
+  private state = IDLE;
+  private detection = false;
+  /** Monotonic ms since when detection has been false, while a recording is running. */
+  private falseSince: number | undefined;
+  /** FIRST: the first file ends at the first IDR at or after this. FOLLOWING: the split time. */
+  private boundary = 0;
+  /** Monotonic ms of the first unit of the current following file (the post-roll never ends before it). */
+  private followingStart = 0;
+  /** The first unit not written by the last recording: the next pre-roll starts after it. */
+  private lastEnd = -Infinity;
+  private file: DetectionFile | undefined;
+  private sps: SpsInfo | undefined;
+  private closed = false;
+
+  constructor(private readonly options: AllRecorderOptions) {
+    this.preRollMs = options.preRollMs ?? DEFAULTS.preRollMs;
+    this.postRollMs = options.postRollMs ?? DEFAULTS.postRollMs;
+    this.splitMs = options.splitMs ?? 15 * 60_000;
+    this.ring = new PreRollBuffer({ keepMs: Math.max(options.bufferMs ?? DEFAULTS.bufferMs, this.preRollMs) });
+    this.finisher = new Finisher(options);
+  }
+
+  get recording(): boolean {
+    return this.state !== IDLE;
+  }
+
+  push(unit: AccessUnit, sps: SpsInfo | undefined): void {
+    if (this.closed) return;
+    if (sps) this.sps = sps;
+    this.ring.push(unit);
+    if (this.state === FIRST) {
+      // (Without a file yet, no IDR came since the edge: this one starts the first file instead.)
+      if (unit.keyframe && unit.monoTime >= this.boundary && this.file) {
+        this.finishFile();
+        this.state = FOLLOWING;
+        this.openFollowing(unit);
+        return;
+      }
+      this.write(unit, true);
+    } else if (this.state === FOLLOWING) {
+      if (this.falseSince !== undefined && unit.monoTime >= Math.max(this.falseSince, this.followingStart) + this.postRollMs) {
+        this.end(unit);
+        return;
+      }
+      if (unit.keyframe && (!this.file || unit.monoTime >= this.boundary)) {
+        this.finishFile();
+        this.openFollowing(unit);
+        return;
+      }
+      if (this.file) this.file.append(unit);
+    }
+  }
+
+  setDetection(state: boolean): void {
+    if (this.closed || state === this.detection) return;
+    this.detection = state;
+    const now = this.options.clock.monotonic();
+    if (!state) {
+      if (this.state !== IDLE) this.falseSince = now;
+      return;
+    }
+    this.falseSince = undefined;
+    if (this.state !== IDLE) return;
+    // A detection begins: the first file starts with the pre-roll, never before the last recording's end.
+    this.state = FIRST;
+    this.boundary = now + this.postRollMs;
+    this.options.logger.info('detect: detection started; recording');
+    const units = this.ring.since(Math.max(now - this.preRollMs, this.lastEnd));
+    for (const unit of units) this.write(unit, true);
+  }
+
+  /** Appends to the current file, creating it at an IDR. */
+  private write(unit: AccessUnit, detection: boolean | undefined): void {
+    if (this.file) this.file.append(unit);
+    else if (unit.keyframe) this.file = new DetectionFile(unit, this.sps, detection, this.options, this.reserved);
+  }
+
+  private openFollowing(unit: AccessUnit): void {
+    this.file = new DetectionFile(unit, this.sps, undefined, this.options, this.reserved);
+    this.followingStart = unit.monoTime;
+    this.boundary = unit.monoTime + this.splitMs;
+  }
+
+  private finishFile(before?: () => void): void {
+    const file = this.file;
+    this.file = undefined;
+    void this.finisher.finish(file, before);
+  }
+
+  /** Detection has been false for the post-roll: `{"detection": false}`, then the last file. */
+  private end(firstAfter: AccessUnit): void {
+    this.state = IDLE;
+    this.falseSince = undefined;
+    this.lastEnd = firstAfter.monoTime;
+    this.options.logger.info('detect: detection ended; recording stopped');
+    this.finishFile(() => this.options.onDetectionEnd(firstAfter.wallTime));
+  }
+
+  cameraDown(): void {
+    // The file ends here; recording goes on at the next IDR of the next camera run.
+    if (this.state === FIRST) this.state = FOLLOWING;
+    if (this.file) this.finishFile();
+    this.ring.clear();
+  }
+
+  /** Finishes the file being written (announced like a split). Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.file) this.finishFile();
+    await this.finisher.idle;
+  }
+}
+
+/** The `--record-detection` recorder for `mode`. */
+export function createDetectionRecorder(mode: 'edge' | 'all', options: AllRecorderOptions): DetectionRecorder {
+  return mode === 'edge' ? new EdgeRecorder(options) : new AllRecorder(options);
+}
