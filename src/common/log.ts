@@ -27,5 +27,11 @@ export function createLogger({ program, file, level = process.env.PANCAKE_LOG_LE
         createSymlink: false,
       })
     : new winston.transports.Console();
-  return winston.createLogger({ level, format, transports: [transport] });
+  const logger = winston.createLogger({ level, format, transports: [transport] });
+  // A log that cannot be written (a full disk under --log, a line from a component still closing
+  // after shutdown ended the log) must never take the camera down with it.
+  logger.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ERR_STREAM_WRITE_AFTER_END') process.stderr.write(`${program}: cannot write the log: ${err.message}\n`);
+  });
+  return logger;
 }

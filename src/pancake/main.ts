@@ -8,7 +8,9 @@ import type { PancakeEvent } from '../common/events.js';
 import type { AccessUnit } from '../common/h264/annexb.js';
 import type { SpsInfo } from '../common/h264/sps.js';
 import { createLogger } from '../common/log.js';
-import { TESTCARD_FPS, TESTCARD_PATH } from '../common/paths.js';
+import { isLegacyHash, readPasswordFile } from '../common/password.js';
+import { STATIC_DIR, TEMPLATES_DIR, TESTCARD_FPS, TESTCARD_PATH } from '../common/paths.js';
+import { LiveServer } from './web/server.js';
 import { FileLoopSource } from './camera/file-source.js';
 import { annotateConfig, buildRpicamArgs } from './camera/rpicam.js';
 import { RpicamSource } from './camera/rpicam-source.js';
@@ -18,6 +20,12 @@ import { CameraSupervisor } from './camera/supervisor.js';
 import { EventLink } from './events/link.js';
 import { Outbox, type NewEvent } from './events/outbox.js';
 import { parsePancakeArgs } from './options.js';
+import { findOnPath } from './decode/ffmpeg-args.js';
+import { FrameDecoder } from './decode/frame-decoder.js';
+import { Detector } from './detect/detector.js';
+import { HookError } from './detect/hook.js';
+import { DetectionMonitor } from './detect/monitor.js';
+import { createDetectionRecorder } from './record/detection.js';
 import { ContinuousRecorder, type FinishedRecording } from './record/continuous.js';
 import { RecordingJournal } from './record/journal.js';
 import type { PancakeStatus } from './status.js';
@@ -33,7 +41,27 @@ await runMain('pancake', async () => {
     if (!cameraTool) throw new UsageError('no camera tool found (rpicam-vid, libcamera-vid); without a Pi camera try --camera test', 2);
   }
 
+  // detect(frame) needs ffmpeg to decode pictures: say so now, not when the first frame is due.
+  if (config.detect?.mode === 'image' && !findOnPath('ffmpeg')) {
+    throw new UsageError('--detect image: ffmpeg decodes the frames for detect(frame) and is not on PATH; install it: sudo apt install ffmpeg');
+  }
+
+  // The live view's password hash and TLS files are read now, so a bad one stops pancake before it starts anything.
+  let passwordHash: string | undefined;
+  if (config.login) {
+    try {
+      passwordHash = await readPasswordFile(config.login);
+    } catch (err) {
+      if (err instanceof UsageError) throw new UsageError(`--login: ${err.message}`);
+      throw err;
+    }
+  }
+  const tls = config.tls ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : undefined;
+
   const logger = createLogger({ program: 'pancake', file: config.log });
+  if (passwordHash && isLegacyHash(passwordHash)) {
+    logger.warn(`--login: ${config.login} holds an unsalted SHA-512 hash from the original set_password.py; it works, but make a salted one with: pancake-set-password ${config.login}`);
+  }
   fs.mkdirSync(config.stateDir, { recursive: true });
 
   // Events: durable outbox first, delivery to postproc whenever it is reachable.
@@ -73,6 +101,36 @@ await runMain('pancake', async () => {
       })
     : undefined;
 
+  // Pictures are decoded only while someone subscribes (detect(frame), the live view's JPEG fallback).
+  const decoder = new FrameDecoder({ clock, logger });
+  // Detection: detect() from customize.ts in a worker; its answers drive detection recording, or only events.
+  const detect = config.detect;
+  const detectionRecorder = detect && config.recordDetection
+    ? createDetectionRecorder(config.recordDetection.mode, {
+        dir: config.recordDetection.dir, fps, rotation: config.rotation, clock, logger, journal,
+        onFinished: announce,
+        onDetectionEnd: (wall) => emit({ detection: false, time: new Date(wall).toISOString() }),
+      })
+    : undefined;
+  const monitor = detect && !config.recordDetection
+    ? new DetectionMonitor({ clock, logger, onEdge: (state, wall) => emit({ detection: state, time: new Date(wall).toISOString() }) })
+    : undefined;
+  const detectIntervalMs = (detect?.intervalSeconds ?? 1 / fps) * 1000;
+  const detector = detect
+    ? new Detector({
+        file: detect.customize, mode: detect.mode, intervalMs: detectIntervalMs, clock, logger,
+        // Keyframes only (one a second) when detect() is called at most once a second: far cheaper to decode.
+        frames: detect.mode === 'image'
+          ? (onFrame) => decoder.subscribe({ width: detect.width, height: detect.height, keyframesOnly: detectIntervalMs >= 1000, onFrame })
+          : undefined,
+        onDetection: (state) => {
+          status.detection = state;
+          detectionRecorder?.setDetection(state);
+          monitor?.setDetection(state);
+        },
+      })
+    : undefined;
+
   let factory: SourceFactory;
   if (config.camera.kind === 'auto') {
     const tool = cameraTool!;
@@ -105,11 +163,20 @@ await runMain('pancake', async () => {
     camera: 'starting',
     rotation: config.rotation,
     get recording() {
-      return Boolean(recorder?.recording);
+      return Boolean(recorder?.recording || detectionRecorder?.recording);
     },
   };
   const consumers: ((unit: AccessUnit, sps: SpsInfo | undefined) => void)[] = [];
   if (recorder) consumers.push((unit, sps) => recorder.push(unit, sps));
+  if (detectionRecorder) consumers.push((unit, sps) => detectionRecorder.push(unit, sps));
+  consumers.push((unit) => decoder.push(unit));
+
+  // The live view: H.264 to browsers that decode it themselves; JPEG pictures from the shared decoder otherwise.
+  const web = new LiveServer({
+    host: config.host, port: config.port, tls, passwordHash, templatesDir: TEMPLATES_DIR, staticDir: STATIC_DIR, status,
+    width: config.width, height: config.height, maxStreamFps: config.maxStreamFps, pictures: decoder, clock, logger,
+  });
+  consumers.push((unit, sps) => web.push(unit, sps));
 
   const supervisor = new CameraSupervisor({
     factory, clock, logger,
@@ -121,12 +188,28 @@ await runMain('pancake', async () => {
       status.camera = 'down';
       status.cameraReason = reason;
       void recorder?.finishCurrent();
+      detectionRecorder?.cameraDown();
       emit({ camera: 'down', reason, time: new Date(clock.now()).toISOString() });
     },
     onUp: () => emit({ camera: 'up', time: new Date(clock.now()).toISOString() }),
+    onEarlyUnit: (data, keyframe, wall) => web.h264.pushEarly(data, keyframe, wall),
+    wantEarly: () => web.h264.viewerCount > 0,
   });
 
+  // customize.ts is loaded (in the detect worker) before the camera starts: a broken file exits 3 here.
+  await detector?.start().catch((err: unknown) => {
+    throw err instanceof HookError ? new UsageError(`${detect!.customize}: ${err.message}`) : err;
+  });
   link?.start();
+  try {
+    await web.start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new UsageError(`--port: cannot listen on ${config.host ?? '*'}:${config.port} (${code})`, 2);
+    }
+    throw err;
+  }
   supervisor.start();
   logger.info(`pancake started${config.recordContinuous ? `, recording into ${config.recordContinuous}` : ''}${config.emit ? `, events to @${config.emit}` : ''}`);
 
@@ -136,8 +219,13 @@ await runMain('pancake', async () => {
   });
   logger.info(`${signal}: finishing recordings and stopping`);
   // Close in reverse order: camera, then files (their events go to the outbox), then a short wait for acks.
+  await web.close();
   await supervisor.close();
+  await detector?.close();
+  monitor?.close();
+  await decoder.close();
   await recorder?.close();
+  await detectionRecorder?.close();
   if (link) {
     const delivered = await link.drain(2000);
     if (!delivered) logger.warn(`events: ${outbox!.pending().length} event(s) not acknowledged yet; they stay in the outbox and are sent on the next start`);

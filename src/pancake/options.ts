@@ -3,13 +3,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { exitOverride, parseInteger, requireDirectory, UsageError } from '../common/cli.js';
+import { exitOverride, parseInteger, parseNumber, requireDirectory, UsageError } from '../common/cli.js';
 import type { Rotation } from '../common/events.js';
-import { VERSION } from '../common/paths.js';
+import { PROJECT_ROOT, VERSION } from '../common/paths.js';
 import { VALID_SEGMENT_MINUTES } from './record/naming.js';
 
 /** Where frames come from. Network cameras (rtsp://, http:// MJPEG, v4l2) will be further kinds. */
 export type CameraChoice = { kind: 'auto' } | { kind: 'test' } | { kind: 'file'; path: string };
+
+/** --detect: what detect() is given, how often, and from which file. */
+export interface DetectConfig {
+  mode: 'no-image' | 'image';
+  /** The size of detect(frame)'s pictures: --detect-resize, else --resolution. */
+  width: number;
+  height: number;
+  /** --detect-interval when given; the default, 1/fps, depends on the camera's actual fps. */
+  intervalSeconds?: number;
+  /** The hook file: --customize, else customize.ts in the project root (absolute). */
+  customize: string;
+}
 
 /** Everything pancake was asked to do, validated. */
 export interface PancakeConfig {
@@ -27,13 +39,23 @@ export interface PancakeConfig {
   streamHeight: number;
   recordContinuous?: string;
   segmentMinutes: number;
+  /** --record-detection: clips around edges, or files covering whole detections. */
+  recordDetection?: { mode: 'edge' | 'all'; dir: string };
+  detect?: DetectConfig;
   emit?: string;
   stateDir: string;
   log?: string;
+  /** The live view: --port (0 picks a free one) and --host (all interfaces when absent). */
+  port: number;
+  host?: string;
+  maxStreamFps: number;
+  /** --login: the password hash file, read at start-up. */
+  login?: string;
+  tls?: { cert: string; key: string };
 }
 
 /** Original flags whose features arrive in later versions: accepted by name so the help is complete, refused when used. */
-const NOT_YET = ['--port', '--max-stream-fps', '--record-detection', '--detect', '--detect-resize', '--detect-interval', '--login'];
+const NOT_YET: string[] = [];
 
 export function buildCommand(): Command {
   return exitOverride(new Command('pancake'))
@@ -41,23 +63,27 @@ export function buildCommand(): Command {
     .version(VERSION)
     .option('--camera <source>', 'auto (rpicam-vid, else libcamera-vid), test (built-in test card), or file:PATH (an H.264 file looped at --fps)', 'auto')
     .addOption(new Option('--encoder <kind>', 'H.264 encoder: hardware (Pi Zero 2 W to Pi 4), software (libav/libx264, the Pi 5 has no encoder block); auto picks by board').choices(['auto', 'hardware', 'software']).default('auto'))
-    .option('--port <8000>', 'webserver port hosting the camera live view (not in this version yet)')
+    .option('--port <8000>', 'webserver port hosting the camera live view', '8000')
+    .option('--host <address>', 'address the webserver listens on (default: all interfaces; 127.0.0.1 for this machine only)')
     .option('--resolution <320 240...>', 'resolution of camera live view', ['320', '240'])
     .option('--fps <12>', 'camera framerate', '12')
     .option('--vflip', 'flip the picture vertically', false)
     .option('--hflip', 'flip the picture horizontally', false)
     .addOption(new Option('--rotation <degrees>', '180 is done by the camera; 90 and 270 are display rotation carried in events').choices(['0', '90', '180', '270']).default('0'))
     .option('--annotate-text-size <24>', 'height in pixels of the date and time burned into the picture', '24')
-    .option('--max-stream-fps <10>', 'max streaming framerate (not in this version yet)')
+    .option('--max-stream-fps <10>', 'max streaming framerate of the JPEG live view (the H.264 view shows every frame)', '10')
     .option('--record-continuous <h264_dir>', 'record video into h264_dir, 15 minutes apiece (see --segment-minutes)')
     .option('--segment-minutes <15>', `length of continuous recordings; splits at marks of the hour (${VALID_SEGMENT_MINUTES.join(', ')})`, '15')
-    .option('--record-detection <{edge,all} h264_dir...>', 'on detection, record video into h264_dir (not in this version yet)')
+    .option('--record-detection <{edge,all} h264_dir...>', 'on detection, record video into h264_dir: edge = a 4-6 s clip around each change, all = while detection lasts')
     .option('--record-resize <w h...>', 'size of the recorded stream (the camera encodes one stream; the live view and detection scale from it)')
-    .option('--detect <{no-image,image}>', 'detect() or detect(frame)? (not in this version yet)')
-    .option('--detect-resize <w h...>', 'resize image for detection (not in this version yet)')
-    .option('--detect-interval <seconds>', 'time between detect() calls (not in this version yet)')
+    .addOption(new Option('--detect <{no-image,image}>', 'detect() or detect(frame)? (from customize.ts, see --customize)').choices(['no-image', 'image']))
+    .option('--detect-resize <w h...>', 'resize image for detection (default: --resolution)')
+    .option('--detect-interval <seconds>', 'time between detect() calls, fractions allowed (default: 1/fps)')
+    .option('--customize <path>', 'the TypeScript (or JavaScript) file exporting detect() (default: customize.ts in the project root)')
     .option('--emit <socket_address>', 'unix domain socket (abstract namespace) to post-processor')
-    .option('--login <password_hash_file>', 'password-protect streaming webpage (not in this version yet)')
+    .option('--login <password_hash_file>', 'password-protect streaming webpage (make the file with pancake-set-password)')
+    .option('--tls-cert <file>', 'serve HTTPS/WSS with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key for --tls-cert')
     .option('--state-dir <dir>', 'event outbox and open-recording journal (default: <h264_dir>/.pancake, else ~/.local/state/pancake)')
     .option('--log <path>', 'log to daily files path.YYYY-MM-DD kept 33 days, instead of stdout')
     .addHelpText('after', `
@@ -74,6 +100,25 @@ function pair(value: unknown, flag: string, names: [string, string], min: number
   return [parseInteger(v[0]!, `${flag} ${names[0]}`, { min, max }), parseInteger(v[1]!, `${flag} ${names[1]}`, { min, max })];
 }
 
+function tlsFiles(cert: string | undefined, key: string | undefined): PancakeConfig['tls'] {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined) throw new UsageError('--tls-key is set. Please also set --tls-cert.');
+  if (key === undefined) throw new UsageError('--tls-cert is set. Please also set --tls-key.');
+  for (const [flag, file] of [['--tls-cert', cert], ['--tls-key', key]] as const) {
+    if (!fs.existsSync(file)) throw new UsageError(`${flag}: no such file: ${file}`);
+  }
+  return { cert: path.resolve(cert), key: path.resolve(key) };
+}
+
+/** --record-detection {edge,all} h264_dir, with the original's message for a wrong mode. */
+function detectionRecording(value: unknown): PancakeConfig['recordDetection'] {
+  const v = [value].flat() as string[];
+  if (v.length !== 2) throw new UsageError(`--record-detection: expected a mode and a directory ({edge,all} h264_dir), got: ${v.join(' ')}`);
+  const [mode, dir] = v as [string, string];
+  if (mode !== 'edge' && mode !== 'all') throw new UsageError(`--record-detection: invalid mode: ${mode}. Choices: edge, all`);
+  return { mode, dir: requireDirectory(dir, '--record-detection') };
+}
+
 /** Parses and validates argv (without node and script); throws UsageError (exit 3) naming the flag. */
 export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): PancakeConfig {
   const command = buildCommand();
@@ -87,6 +132,7 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   if (o.recordDetection && !o.detect) throw new UsageError('--record-detection is set. Please also set --detect to generate detections.');
   if (o.detectResize && !o.detect) throw new UsageError('--detect-resize is set. Please also set --detect.');
   if (o.detectInterval && !o.detect) throw new UsageError('--detect-interval is set. Please also set --detect.');
+  if (o.customize && !o.detect) throw new UsageError('--customize is set. Please also set --detect.');
   for (const flag of NOT_YET) {
     const key = flag.slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
     if (o[key] !== undefined) throw new UsageError(`${flag}: not available in this version yet`);
@@ -110,6 +156,16 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new UsageError(`--segment-minutes: must divide 60 (${VALID_SEGMENT_MINUTES.join(', ')}): ${segmentMinutes}`);
   }
   const recordContinuous = o.recordContinuous === undefined ? undefined : requireDirectory(String(o.recordContinuous), '--record-continuous');
+  const recordDetection = o.recordDetection === undefined ? undefined : detectionRecording(o.recordDetection);
+  let detect: DetectConfig | undefined;
+  if (o.detect !== undefined) {
+    const [dw, dh] = o.detectResize ? pair(o.detectResize, '--detect-resize', ['w', 'h'], 1, 4096) : [width, height];
+    detect = {
+      mode: o.detect as DetectConfig['mode'], width: dw, height: dh,
+      intervalSeconds: o.detectInterval === undefined ? undefined : parseNumber(String(o.detectInterval), '--detect-interval', { exclusiveMin: 0 }),
+      customize: path.resolve(o.customize === undefined ? path.join(PROJECT_ROOT, 'customize.ts') : String(o.customize)),
+    };
+  }
 
   let emit: string | undefined;
   if (o.emit !== undefined) {
@@ -118,8 +174,9 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   }
 
   const stateHome = env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  const recordings = recordContinuous ?? recordDetection?.dir;
   const stateDir = path.resolve(
-    o.stateDir !== undefined ? String(o.stateDir) : recordContinuous ? path.join(recordContinuous, '.pancake') : path.join(stateHome, 'pancake'),
+    o.stateDir !== undefined ? String(o.stateDir) : recordings ? path.join(recordings, '.pancake') : path.join(stateHome, 'pancake'),
   );
 
   return {
@@ -129,7 +186,12 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     vflip: Boolean(o.vflip), hflip: Boolean(o.hflip),
     rotation: Number(o.rotation) as Rotation,
     annotateTextSize, streamWidth, streamHeight,
-    recordContinuous, segmentMinutes, emit, stateDir,
+    recordContinuous, segmentMinutes, emit, stateDir, recordDetection, detect,
     log: o.log === undefined ? undefined : String(o.log),
+    port: parseInteger(String(o.port), '--port', { min: 0, max: 65535 }),
+    host: o.host === undefined ? undefined : String(o.host),
+    maxStreamFps: parseInteger(String(o.maxStreamFps), '--max-stream-fps', { min: 1, max: 60 }),
+    login: o.login === undefined ? undefined : String(o.login),
+    tls: tlsFiles(o.tlsCert as string | undefined, o.tlsKey as string | undefined),
   };
 }

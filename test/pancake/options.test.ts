@@ -30,7 +30,6 @@ describe('pancake command line', () => {
     [['--camera', 'usb'], 'pancake: --camera: unknown source: usb (auto, test or file:PATH)'],
     [['--camera', 'file:missing.h264'], 'pancake: --camera: no such file: missing.h264'],
     [['--emit', ''], 'pancake: --emit: not a usable socket name: ""'],
-    [['--login', 'password.txt'], 'pancake: --login: not available in this version yet'],
   ])('%j', async (args, message) => {
     const r = await runDist('pancake/main.js', ['--camera', 'test', ...args], { cwd: tmp });
     expect(r.stderr.trim()).toBe(message);

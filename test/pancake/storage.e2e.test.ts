@@ -31,7 +31,7 @@ describe.skipIf(!canMount)('pancake on a full disk', () => {
     const name = `pancake-storage-${path.basename(tmp)}`;
     sink = await startEventSink(name);
     pancake = startPancake(['--record-continuous', dir, '--state-dir', path.join(tmp, 'state'), '--emit', name], {}, undefined, WRAP(dir));
-    const error = (await sink.waitFor((e) => 'storage' in e && e.storage === 'error', 20_000)) as StorageEvent;
+    const error = (await sink.waitFor((e) => 'storage' in e && e.storage === 'error', 30_000)) as StorageEvent;
     expect(error.reason).toMatch(/ENOSPC/);
     // The part written before the disk filled is finished and announced; it decodes (whole frames only).
     const partial = (await sink.waitFor((e) => 'h264' in e)) as FileEvent;
@@ -40,10 +40,10 @@ describe.skipIf(!canMount)('pancake on a full disk', () => {
     expect(decodeErrors(inside)).toBe('');
     // Free the space (through pancake's view of the mount): the retry finds room and records again.
     fs.rmSync(inside);
-    await sink.waitFor((e) => 'storage' in e && e.storage === 'ok', 20_000);
+    await sink.waitFor((e) => 'storage' in e && e.storage === 'ok', 30_000);
     await pancake.waitForLog(/record: writing .*\n(.|\n)*record: writing/);
     const events = sink.events.map((e: PancakeEvent) => ('camera' in e ? 'camera' : 'storage' in e ? `storage:${e.storage}` : 'file'));
     expect(events).not.toContain('camera'); // the camera never went down
     expect(events.filter((e) => e === 'storage:error')).toHaveLength(1);
-  }, 45_000);
+  }, 90_000);
 });

@@ -24,6 +24,8 @@ export interface CameraSupervisorOptions {
    * byte has come for `earlyMs`), one frame interval before the next start code proves it.
    */
   onEarlyUnit?: (data: Buffer, keyframe: boolean, wallTime: number) => void;
+  /** Whether anyone wants early units now (the timer per chunk costs a wake-up per frame otherwise). */
+  wantEarly?: () => boolean;
   earlyMs?: number;
 }
 
@@ -84,7 +86,7 @@ export class CameraSupervisor {
     const { clock, onEarlyUnit } = this.options;
     const wall = clock.now();
     const units = this.parser.push(chunk, wall, clock.monotonic());
-    if (onEarlyUnit) {
+    if (onEarlyUnit && (this.options.wantEarly?.() ?? true)) {
       this.earlyTimer?.cancel();
       this.earlyTimer = clock.setTimeout(() => {
         if (source !== this.source || this.state !== RUNNING) return;

@@ -1,0 +1,129 @@
+// The JPEG fallback of the live view: decoded pictures, encoded once, ack-paced and capped at --max-stream-fps.
+import sharp from 'sharp';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import { FRAME_JPEG } from './protocol.js';
+import { liveFrame, Viewer, type LiveFrame, type ViewerSocket } from './viewers.js';
+
+/** One decoded RGB picture. */
+export interface RgbPicture {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  time: number;
+}
+
+/** What the JPEG hub needs of the shared frame decoder: newest-frame subscriptions. */
+export interface PictureSource {
+  subscribe(options: { width: number; height: number; keyframesOnly: boolean; onFrame: (frame: RgbPicture) => void }): { close(): void };
+}
+
+export interface JpegHubOptions {
+  source: PictureSource;
+  width: number;
+  height: number;
+  maxFps: number;
+  clock: Clock;
+  logger: Logger;
+  quality?: number;
+}
+
+/** Encodes RGB to JPEG. */
+export function encodeJpeg(frame: RgbPicture, quality = 75): Promise<Buffer> {
+  return sharp(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength), {
+    raw: { width: frame.width, height: frame.height, channels: 3 },
+  })
+    .jpeg({ quality, mozjpeg: false })
+    .toBuffer();
+}
+
+/**
+ * The decoder runs only while a JPEG viewer is connected. Each viewer has one picture in flight
+ * (as the original: nothing new until the browser acknowledges the last), pictures are at most
+ * `maxFps` per second, and a picture is encoded once for all viewers that are ready for it.
+ */
+export class JpegHub {
+  private readonly viewers = new Set<Viewer>();
+  private subscription: { close(): void } | undefined;
+  private newest: RgbPicture | undefined;
+  private frames: LiveFrame[] = [];
+  private seq = 0;
+  private encoding = false;
+  private lastSentMono = -Infinity;
+
+  constructor(private readonly options: JpegHubOptions) {}
+
+  addViewer(socket: ViewerSocket): Viewer {
+    const viewer = new Viewer(socket, 1);
+    this.viewers.add(viewer);
+    if (!this.subscription) {
+      const { width, height } = this.options;
+      this.options.logger.info(`live: decoding for the JPEG view (${width}x${height}, at most ${this.options.maxFps} fps)`);
+      this.subscription = this.options.source.subscribe({
+        width, height, keyframesOnly: false,
+        onFrame: (frame) => {
+          this.newest = frame;
+          this.maybeEncode();
+        },
+      });
+    }
+    viewer.pump(this.frames);
+    return viewer;
+  }
+
+  ack(viewer: Viewer, seq: number): void {
+    viewer.ack(seq, this.frames);
+    this.maybeEncode();
+  }
+
+  removeViewer(viewer: Viewer): void {
+    this.viewers.delete(viewer);
+    if (this.viewers.size === 0) {
+      this.subscription?.close();
+      this.subscription = undefined;
+      this.newest = undefined;
+      this.options.logger.info('live: no JPEG viewer left; decoder released');
+    }
+  }
+
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  private maybeEncode(): void {
+    const { clock, maxFps } = this.options;
+    const frame = this.newest;
+    if (!frame || this.encoding) return;
+    if (![...this.viewers].some((v) => v.inFlight === 0)) return; // nobody ready: keep only the newest
+    const wait = this.lastSentMono + 1000 / maxFps - clock.monotonic();
+    if (wait > 0) {
+      this.encoding = true; // reserve; the timer encodes the newest picture then
+      clock.setTimeout(() => {
+        this.encoding = false;
+        this.maybeEncode();
+      }, wait);
+      return;
+    }
+    this.newest = undefined;
+    this.encoding = true;
+    this.lastSentMono = clock.monotonic();
+    encodeJpeg(frame, this.options.quality).then(
+      (jpeg) => {
+        this.encoding = false;
+        const out = liveFrame(FRAME_JPEG, this.seq++ >>> 0, jpeg, true, frame.time);
+        this.frames = [out];
+        for (const v of this.viewers) v.offer(this.frames, out);
+        this.maybeEncode();
+      },
+      (err: Error) => {
+        this.encoding = false;
+        this.options.logger.error(`live: JPEG encoding failed: ${err.message}`);
+      },
+    );
+  }
+
+  close(): void {
+    this.subscription?.close();
+    this.subscription = undefined;
+  }
+}

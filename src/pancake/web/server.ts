@@ -1,0 +1,334 @@
+// The live-view web server: pages, static files, login, /snapshot.jpg and the /websocket stream.
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Clock } from '../../common/clock.js';
+import type { AccessUnit } from '../../common/h264/annexb.js';
+import type { SpsInfo } from '../../common/h264/sps.js';
+import type { Logger } from '../../common/log.js';
+import { verifyPassword } from '../../common/password.js';
+import type { PancakeStatus } from '../status.js';
+import { H264Hub } from './h264-hub.js';
+import { encodeJpeg, JpegHub, type PictureSource } from './jpeg-hub.js';
+import { MAX_CLIENT_MESSAGE_BYTES, parseAck } from './protocol.js';
+import { LoginLimiter, parseCookies, SESSION_COOKIE, sessionCookie, SessionSigner } from './sessions.js';
+import { contentType, readStatic, resolveStatic } from './static-files.js';
+import type { Viewer } from './viewers.js';
+
+export interface LiveServerOptions {
+  host?: string;
+  port: number;
+  tls?: { cert: Buffer; key: Buffer };
+  /** The stored password hash (--login), or undefined for no login. */
+  passwordHash?: string;
+  templatesDir: string;
+  staticDir: string;
+  status: PancakeStatus;
+  /** --resolution: the size of JPEG pictures. */
+  width: number;
+  height: number;
+  maxStreamFps: number;
+  /** The shared frame decoder, for the JPEG view and snapshots. */
+  pictures: PictureSource;
+  clock: Clock;
+  logger: Logger;
+  /** A wrong password is answered after this long (the original waited 3 s). */
+  wrongPasswordDelayMs?: number;
+  pingIntervalMs?: number;
+}
+
+const MAX_BODY_BYTES = 4096;
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+};
+
+/** Serves the live view. A component: start() then close(). Nothing a client sends can throw out of it. */
+export class LiveServer {
+  readonly h264 = new H264Hub(3);
+  private readonly jpeg: JpegHub;
+  private readonly server: http.Server | https.Server;
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new SessionSigner();
+  private readonly limiter = new LoginLimiter();
+  private sps: SpsInfo | undefined;
+  private readonly clients = new Map<WebSocket, { viewer: Viewer; mode: 'h264' | 'jpeg'; alive: boolean }>();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private lastStatus = '';
+
+  constructor(private readonly options: LiveServerOptions) {
+    this.jpeg = new JpegHub({
+      source: options.pictures, width: options.width, height: options.height, maxFps: options.maxStreamFps,
+      clock: options.clock, logger: options.logger,
+    });
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      this.handle(req, res).catch((err: Error) => {
+        options.logger.error(`web: ${req.method} ${req.url}: ${err.stack ?? err.message}`);
+        if (!res.headersSent) this.send(res, 500, 'text/plain; charset=utf-8', 'Internal error\n');
+        else res.destroy();
+      });
+    };
+    this.server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler) : http.createServer(handler);
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false });
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  /** Listens; resolves with the port (useful with port 0). */
+  start(): Promise<number> {
+    const { host, port, logger } = this.options;
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ port, host }, () => {
+        this.server.off('error', reject);
+        const actual = (this.server.address() as { port: number }).port;
+        logger.info(`web: live view on ${this.options.tls ? 'https' : 'http'}://${host ?? '*'}:${actual}/${this.options.passwordHash ? ' (login required)' : ''}`);
+        resolve(actual);
+      });
+      this.pingTimer = setInterval(() => this.pingAll(), this.options.pingIntervalMs ?? 10_000);
+      this.statusTimer = setInterval(() => this.broadcastStatus(), 1000);
+    });
+  }
+
+  /** Every access unit of the camera stream (from the hub). */
+  push(unit: AccessUnit, sps: SpsInfo | undefined): void {
+    if (sps) this.sps = sps;
+    this.h264.push(unit);
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------------
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://pancake.invalid');
+    const method = req.method ?? 'GET';
+    const route = url.pathname;
+    const read = method === 'GET' || method === 'HEAD';
+
+    if (route === '/') {
+      if (!read) return this.notAllowed(res, 'GET, HEAD');
+      if (!this.authenticated(req)) return this.redirect(res, '/login');
+      return this.page(res, 'index.html', { logout: this.options.passwordHash ? '<a class="logout" href="/logout">Log out</a>' : '' });
+    }
+    if (route === '/login') {
+      if (!this.options.passwordHash) return this.redirect(res, '/');
+      if (read) return this.page(res, 'login.html', { error: url.searchParams.has('error') ? '<p class="error" role="alert">Wrong password.</p>' : '' });
+      if (method === 'POST') return this.login(req, res);
+      return this.notAllowed(res, 'GET, HEAD, POST');
+    }
+    if (route === '/logout') {
+      if (!read && method !== 'POST') return this.notAllowed(res, 'GET, HEAD, POST');
+      res.setHeader('Set-Cookie', sessionCookie('', 0, Boolean(this.options.tls)));
+      return this.redirect(res, this.options.passwordHash ? '/login' : '/');
+    }
+    if (route === '/snapshot.jpg') {
+      if (!read) return this.notAllowed(res, 'GET, HEAD');
+      if (!this.authenticated(req)) return this.send(res, 401, 'text/plain; charset=utf-8', 'Login required\n');
+      return this.snapshot(res);
+    }
+    if (route === '/websocket') {
+      return this.send(res, 426, 'text/plain; charset=utf-8', 'This is a WebSocket endpoint\n', { Upgrade: 'websocket' });
+    }
+    if (route.startsWith('/static/')) {
+      if (!read) return this.notAllowed(res, 'GET, HEAD');
+      const file = resolveStatic(this.options.staticDir, route.slice('/static/'.length));
+      const body = file ? readStatic(file) : undefined;
+      if (!file || !body) return this.send(res, 404, 'text/plain; charset=utf-8', 'Not found\n');
+      return this.send(res, 200, contentType(file), body, { 'Cache-Control': 'no-cache' });
+    }
+    return this.send(res, 404, 'text/plain; charset=utf-8', 'Not found\n');
+  }
+
+  private authenticated(req: http.IncomingMessage): boolean {
+    if (!this.options.passwordHash) return true;
+    return this.sessions.verify(parseCookies(req.headers.cookie).get(SESSION_COOKIE), this.options.clock.now());
+  }
+
+  private async login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const { clock, logger } = this.options;
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = this.limiter.retryAfter(address, clock.now());
+    if (wait > 0) {
+      logger.warn(`web: login from ${address} refused: too many wrong passwords, locked for ${Math.ceil(wait / 1000)} s`);
+      return this.send(res, 429, 'text/plain; charset=utf-8', 'Too many wrong passwords; try again later.\n', { 'Retry-After': String(Math.ceil(wait / 1000)) });
+    }
+    const body = await readBody(req, MAX_BODY_BYTES);
+    if (body === undefined) return this.send(res, 413, 'text/plain; charset=utf-8', 'Request body too large\n', { Connection: 'close' });
+    const password = new URLSearchParams(body).get('password') ?? '';
+    const started = clock.monotonic();
+    const { ok } = await verifyPassword(password, this.options.passwordHash!).catch(() => ({ ok: false }));
+    if (!ok) {
+      this.limiter.fail(address, clock.now());
+      logger.warn(`web: wrong password from ${address}`);
+      // As the original: a wrong password is answered after 3 s, which makes guessing slow.
+      const rest = (this.options.wrongPasswordDelayMs ?? 3000) - (clock.monotonic() - started);
+      if (rest > 0) await new Promise<void>((r) => clock.setTimeout(r, rest));
+      return this.redirect(res, '/login?error');
+    }
+    this.limiter.succeed(address);
+    logger.info(`web: login from ${address}`);
+    res.setHeader('Set-Cookie', sessionCookie(this.sessions.issue(clock.now()), this.sessions.maxAgeSeconds, Boolean(this.options.tls)));
+    return this.redirect(res, '/');
+  }
+
+  private async snapshot(res: http.ServerResponse): Promise<void> {
+    const { width, height, pictures } = this.options;
+    const frame = await new Promise<Parameters<Parameters<PictureSource['subscribe']>[0]['onFrame']>[0] | undefined>((resolve) => {
+      let sub: { close(): void } | undefined = undefined;
+      const timer = setTimeout(() => {
+        sub?.close();
+        resolve(undefined);
+      }, 5000);
+      sub = pictures.subscribe({
+        width, height, keyframesOnly: false,
+        onFrame: (f) => {
+          clearTimeout(timer);
+          sub?.close();
+          resolve(f);
+        },
+      });
+    });
+    if (!frame) return this.send(res, 503, 'text/plain; charset=utf-8', 'No picture from the camera\n', { 'Retry-After': '5' });
+    return this.send(res, 200, 'image/jpeg', await encodeJpeg(frame, 85), { 'Cache-Control': 'no-store' });
+  }
+
+  private page(res: http.ServerResponse, name: string, values: Record<string, string>): void {
+    const template = fs.readFileSync(path.join(this.options.templatesDir, name), 'utf8');
+    const html = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key] ?? '');
+    this.send(res, 200, 'text/html; charset=utf-8', html, { 'Cache-Control': 'no-store' });
+  }
+
+  private redirect(res: http.ServerResponse, location: string): void {
+    this.send(res, 303, 'text/plain; charset=utf-8', '', { Location: location, 'Cache-Control': 'no-store' });
+  }
+
+  private notAllowed(res: http.ServerResponse, allow: string): void {
+    this.send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed\n', { Allow: allow });
+  }
+
+  private send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), ...headers });
+    res.end(body);
+  }
+
+  // ---- WebSocket ----------------------------------------------------------------------------
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    const refuse = (status: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const url = new URL(req.url ?? '/', 'http://pancake.invalid');
+    if (url.pathname !== '/websocket') return refuse('404 Not Found');
+    // Another site's page must not open our stream with the user's cookie: the Origin must be us.
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let originHost: string;
+      try {
+        originHost = new URL(origin).host;
+      } catch {
+        return refuse('403 Forbidden');
+      }
+      if (originHost !== req.headers.host) return refuse('403 Forbidden');
+    }
+    if (!this.authenticated(req)) return refuse('401 Unauthorized');
+    const mode = url.searchParams.get('mode') === 'jpeg' ? 'jpeg' : 'h264';
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, mode, req.socket.remoteAddress ?? 'unknown'));
+  }
+
+  private connected(ws: WebSocket, mode: 'h264' | 'jpeg', address: string): void {
+    const { logger, status, width, height, maxStreamFps } = this.options;
+    const sps = this.sps;
+    ws.send(JSON.stringify({
+      type: 'config', mode, rotation: status.rotation, maxFps: maxStreamFps,
+      codec: sps?.codec ?? null, width: mode === 'jpeg' ? width : (sps?.width ?? null), height: mode === 'jpeg' ? height : (sps?.height ?? null),
+    }));
+    ws.send(this.statusMessage());
+    const hub = mode === 'jpeg' ? this.jpeg : this.h264;
+    const viewer = hub.addViewer(ws);
+    const client = { viewer, mode, alive: true };
+    this.clients.set(ws, client);
+    logger.info(`web: ${mode} viewer connected from ${address} (${this.clients.size} watching)`);
+    ws.on('pong', () => (client.alive = true));
+    ws.on('message', (data, isBinary) => {
+      const seq = isBinary ? undefined : parseAck(data.toString());
+      if (seq === undefined) {
+        logger.warn(`web: closing a viewer from ${address} that sent a malformed message`);
+        ws.close(1008, 'malformed message');
+        return;
+      }
+      hub.ack(viewer, seq);
+    });
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      this.clients.delete(ws);
+      hub.removeViewer(viewer);
+      logger.info(`web: ${mode} viewer from ${address} left after ${viewer.sent} frames, ${viewer.skipped} skipped (${this.clients.size} watching)`);
+    });
+  }
+
+  /** Dead connections (a phone that went away) are found by unanswered pings and closed. */
+  private pingAll(): void {
+    for (const [ws, client] of this.clients) {
+      if (!client.alive) {
+        ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      ws.ping();
+    }
+  }
+
+  private statusMessage(): string {
+    const s = this.options.status;
+    return JSON.stringify({ type: 'status', camera: s.camera, recording: s.recording, detection: s.detection ?? null });
+  }
+
+  private broadcastStatus(): void {
+    const message = this.statusMessage();
+    if (message === this.lastStatus) return;
+    this.lastStatus = message;
+    for (const ws of this.clients.keys()) ws.send(message);
+  }
+
+  /** Closes every connection and stops listening. Idempotent. */
+  async close(): Promise<void> {
+    clearInterval(this.pingTimer);
+    clearInterval(this.statusTimer);
+    this.jpeg.close();
+    for (const ws of this.clients.keys()) ws.terminate();
+    this.wss.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections(); // keep-alive connections would hold close() open
+    await closed;
+  }
+}
+
+/** The request body as text, or undefined when it is larger than `limit` (then the rest is not read). */
+function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return resolve(undefined);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
