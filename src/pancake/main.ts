@@ -204,6 +204,9 @@ await runMain('pancake', async () => {
   try {
     await web.start();
   } catch (err) {
+    // The detect worker and a decoder child would keep the process alive after the error.
+    await detector?.close();
+    await decoder.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       throw new UsageError(`--port: cannot listen on ${config.host ?? '*'}:${config.port} (${code})`, 2);
