@@ -59,7 +59,7 @@ const NOT_YET: string[] = [];
 
 export function buildCommand(): Command {
   return exitOverride(new Command('pancake'))
-    .description('Raspberry Pi CCTV: one camera stream, recorded continuously into H.264 files, with events to postproc.')
+    .description('Raspberry Pi CCTV: a live view in the browser, continuous and detection recording in H.264, and events to postproc.')
     .version(VERSION)
     .option('--camera <source>', 'auto (rpicam-vid, else libcamera-vid), test (built-in test card), or file:PATH (an H.264 file looped at --fps)', 'auto')
     .addOption(new Option('--encoder <kind>', 'H.264 encoder: hardware (Pi Zero 2 W to Pi 4), software (libav/libx264, the Pi 5 has no encoder block); auto picks by board').choices(['auto', 'hardware', 'software']).default('auto'))

@@ -15,7 +15,9 @@ export interface PancakeProcess {
 
 /** Starts dist/pancake/main.js; `wrap` is a command line to run it under (e.g. unshare … sh -c '…'). */
 export function startPancake(args: string[], env: Record<string, string> = {}, cwd?: string, wrap: string[] = []): PancakeProcess {
-  const argv = [...wrap, process.execPath, path.join(DIST, 'pancake', 'main.js'), ...args];
+  // The live view always listens; on a free port of 127.0.0.1 unless a test chooses, so tests never collide on 8000.
+  const web = args.includes('--port') ? [] : ['--host', '127.0.0.1', '--port', '0'];
+  const argv = [...wrap, process.execPath, path.join(DIST, 'pancake', 'main.js'), ...web, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { env: envWithFakeCamera(env), cwd });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,5 +1,6 @@
 // Every bad command line gets one line naming the flag and the original's exit code, before anything starts.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePancakeArgs } from '../../src/pancake/options.js';
@@ -46,6 +47,19 @@ describe('pancake command line', () => {
     const r = await runDist('pancake/main.js', [], { cwd: tmp, env: { ...process.env, PATH: '/nonexistent' } });
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('pancake: no camera tool found (rpicam-vid, libcamera-vid); without a Pi camera try --camera test');
+  });
+
+  it('exits 2 at once when the live view port is taken', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await runDist('pancake/main.js', ['--camera', 'test', '--host', '127.0.0.1', '--port', String(port)], { cwd: tmp });
+      expect(r.stderr.trim()).toBe(`pancake: --port: cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+      expect(r.status).toBe(2);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('keeps the original defaults', () => {

@@ -89,12 +89,13 @@ export class LiveServer {
       this.server.once('error', reject);
       this.server.listen({ port, host }, () => {
         this.server.off('error', reject);
+        // Timers only once listening: a failed listen must leave nothing that keeps the process alive.
+        this.pingTimer = setInterval(() => this.pingAll(), this.options.pingIntervalMs ?? 10_000);
+        this.statusTimer = setInterval(() => this.broadcastStatus(), 1000);
         const actual = (this.server.address() as { port: number }).port;
         logger.info(`web: live view on ${this.options.tls ? 'https' : 'http'}://${host ?? '*'}:${actual}/${this.options.passwordHash ? ' (login required)' : ''}`);
         resolve(actual);
       });
-      this.pingTimer = setInterval(() => this.pingAll(), this.options.pingIntervalMs ?? 10_000);
-      this.statusTimer = setInterval(() => this.broadcastStatus(), 1000);
     });
   }
 
