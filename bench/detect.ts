@@ -9,52 +9,21 @@
 // detect() is the shipped customize.ts (frame-difference motion). A pancake's CPU is its own
 // (main thread, detect worker) plus its ffmpeg children, read from /proc; the cameras are not counted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { printTable } from './lib/measure.js';
-import { processCpuSeconds } from './lib/proc.js';
+import { CAMERA_ARGS_1080P as cameraArgs, CLIP_1080P as CLIP, ensure1080pClip, FAKE_CAMERA } from './lib/clip.js';
+import { childrenNamed, processCpuSeconds } from './lib/proc.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const WARMUP = 5;
-const CACHE = path.join(PROJECT_ROOT, '.bench');
-const CLIP = path.join(CACHE, 'record-1080p30-8M.h264');
-const FAKE_CAMERA = path.join(PROJECT_ROOT, 'test', 'fake-camera', 'rpicam-vid');
-const cameraArgs = ['-t', '0', '-n', '--codec', 'h264', '--inline', '--intra', '30', '--flush', '--width', '1920', '--height', '1080', '--framerate', '30', '-o', '-'];
-
-function makeClip(): void {
-  if (fs.existsSync(CLIP)) return;
-  fs.mkdirSync(CACHE, { recursive: true });
-  console.log('generating a 20 s 1080p30 ~8 Mbit/s clip (once) …');
-  // The same clip as bench:record: noise keeps the bitrate real, an IDR every second like the Pi camera.
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30:duration=20,noise=alls=12:allf=t',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-b:v', '8M', '-maxrate', '8M', '-bufsize', '4M',
-    '-x264-params', 'keyint=30:min-keyint=30:scenecut=0:bframes=0:repeat-headers=1', '-f', 'h264', CLIP], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('ffmpeg failed to make the benchmark clip');
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The pids of `pid`'s children whose command is ffmpeg (pancake's decoders). */
-function ffmpegChildren(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && stat.includes('(ffmpeg)')) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 /** CPU seconds of `pid` and its ffmpeg children, per child pid so that a restarted child is not lost. */
 function treeCpu(pid: number): Map<number, number> {
   const cpu = new Map([[pid, processCpuSeconds(pid)]]);
-  for (const child of ffmpegChildren(pid)) cpu.set(child, processCpuSeconds(child));
+  for (const child of childrenNamed(pid, 'ffmpeg')) cpu.set(child, processCpuSeconds(child));
   return cpu;
 }
 
@@ -98,9 +67,9 @@ function runFfmpeg(extra: string[]): Promise<Result> {
   return measure(ffmpeg, () => camera.kill('SIGTERM'));
 }
 
-makeClip();
+const bitrate = ensure1080pClip();
 spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-console.log(`stream: 1920x1080 30 fps, ${((fs.statSync(CLIP).size * 8) / 20 / 1e6).toFixed(1)} Mbit/s, ${SECONDS} s after ${WARMUP} s of warm-up, all four side by side`);
+console.log(`stream: 1920x1080 30 fps, ${bitrate.toFixed(1)} Mbit/s, ${SECONDS} s after ${WARMUP} s of warm-up, all four side by side`);
 // Side by side, so whatever else the machine is doing weighs on all alike.
 const [everySecond, everyFrame, ffmpegAll, ffmpegKey] = await Promise.all([
   runPancake('1'), runPancake('0.033'), runFfmpeg([]), runFfmpeg(['-skip_frame', 'nokey']),

@@ -5,15 +5,14 @@
 // CPU: pancake's own CPU plus its ffmpeg decoder children (JPEG mode), never the fake camera's,
 // per second of video, with 0, 1 and 5 viewers.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { printTable } from './lib/measure.js';
-import { processCpuSeconds } from './lib/proc.js';
+import { CLIP_1080P, ensure1080pClip } from './lib/clip.js';
+import { childrenNamed, processCpuSeconds } from './lib/proc.js';
 
-const CLIP_1080 = path.join(PROJECT_ROOT, '.bench', 'record-1080p30-8M.h264');
 const FAKE_CAMERA_DIR = path.join(PROJECT_ROOT, 'test', 'fake-camera');
 const WINDOW_S = Number(process.env.BENCH_SECONDS ?? 15);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -47,19 +46,7 @@ async function stop(p: Running): Promise<void> {
 
 /** pancake's CPU plus that of its ffmpeg children (the decoder), not the camera. */
 function treeCpu(pid: number): number {
-  let total = processCpuSeconds(pid);
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && comm === 'ffmpeg') total += processCpuSeconds(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
+  return childrenNamed(pid, 'ffmpeg').reduce((sum, child) => sum + processCpuSeconds(child), processCpuSeconds(pid));
 }
 
 async function openViewers(browser: Browser, url: string, n: number): Promise<Page[]> {
@@ -110,16 +97,13 @@ async function cpuPerViewers(browser: Browser, mode: 'h264' | 'jpeg'): Promise<(
 }
 
 spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-if (!fs.existsSync(CLIP_1080)) {
-  console.log('the 1080p clip is made by npm run bench:record; run that first');
-  process.exit(1);
-}
+ensure1080pClip();
 const browser = await launchChromium();
 console.log(`delay, ${WINDOW_S} s per row (H.264 mode, one viewer)`);
 printTable([
   ['stream', 'frames', 'median ms', 'p95 ms', 'decode errors'],
   await delays(browser, '640x480 12 fps (test card)', ['--resolution', '640', '480', '--fps', '12'], {}),
-  await delays(browser, '1920x1080 30 fps 8 Mbit/s', ['--resolution', '1920', '1080', '--fps', '30'], { FAKE_CAMERA_SOURCE: CLIP_1080 }),
+  await delays(browser, '1920x1080 30 fps 8 Mbit/s', ['--resolution', '1920', '1080', '--fps', '30'], { FAKE_CAMERA_SOURCE: CLIP_1080P }),
 ]);
 console.log(`\npancake CPU (its own + decoder children), 640x480 12 fps, ${WINDOW_S} s per row`);
 const h264 = await cpuPerViewers(browser, 'h264');

@@ -12,26 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { printTable } from './lib/measure.js';
+import { CAMERA_ARGS_1080P as cameraArgs, CLIP_1080P as CLIP, ensure1080pClip, FAKE_CAMERA } from './lib/clip.js';
 import { processCpuSeconds, processPeakRssMb } from './lib/proc.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
-const CACHE = path.join(PROJECT_ROOT, '.bench');
-const CLIP = path.join(CACHE, 'record-1080p30-8M.h264');
-const FAKE_CAMERA = path.join(PROJECT_ROOT, 'test', 'fake-camera', 'rpicam-vid');
-
-function makeClip(): void {
-  if (fs.existsSync(CLIP)) return;
-  fs.mkdirSync(CACHE, { recursive: true });
-  console.log('generating a 20 s 1080p30 ~8 Mbit/s clip (once) …');
-  // Noise keeps the encoder from compressing the pattern to nothing, so the bitrate is real.
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30:duration=20,noise=alls=12:allf=t',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-b:v', '8M', '-maxrate', '8M', '-bufsize', '4M',
-    '-x264-params', 'keyint=30:min-keyint=30:scenecut=0:bframes=0:repeat-headers=1', '-f', 'h264', CLIP], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('ffmpeg failed to make the benchmark clip');
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const cameraArgs = ['-t', '0', '-n', '--codec', 'h264', '--inline', '--intra', '30', '--flush', '--width', '1920', '--height', '1080', '--framerate', '30', '-o', '-'];
 
 /** Steady state: CPU from WARMUP s after start to WARMUP + SECONDS; start-up is reported on its own. */
 const WARMUP = 5;
@@ -80,12 +66,11 @@ async function runFfmpeg(dir: string): Promise<{ cpu: number; startup: number; r
   return { ...result, files: fs.readdirSync(dir).length };
 }
 
-makeClip();
+const bitrate = ensure1080pClip();
 spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-record-'));
 fs.mkdirSync(path.join(work, 'pancake'));
 fs.mkdirSync(path.join(work, 'ffmpeg'));
-const bitrate = (fs.statSync(CLIP).size * 8) / 20 / 1e6;
 console.log(`stream: 1920x1080 30 fps, ${bitrate.toFixed(1)} Mbit/s, ${SECONDS} s real time, both recorders side by side, each fed by its own fake camera`);
 // Both run at the same time, so whatever else the machine is doing weighs on both alike.
 const [ours, peer] = await Promise.all([runPancake(path.join(work, 'pancake')), runFfmpeg(path.join(work, 'ffmpeg'))]);

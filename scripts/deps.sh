@@ -19,7 +19,7 @@ done
 
 packages=(ffmpeg)
 if [ "$want_test" = 1 ]; then
-  packages+=(chromium openssh-server openssh-client python3-pyftpdlib python3-openssl systemd fonts-dejavu-core procps)
+  packages+=(chromium openssh-server openssh-client python3-pyftpdlib python3-openssl systemd fonts-dejavu-core procps openssl)
 fi
 
 have_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }

@@ -1,6 +1,5 @@
 // Loading the user's detect() from customize.ts at run time with jiti (TypeScript without a build step), and checking it.
 import fs from 'node:fs';
-import { createJiti } from 'jiti';
 
 /** What detect(frame) receives with --detect image (the same shape as the decoder's RgbFrame). */
 export interface DetectFrame {
@@ -28,6 +27,8 @@ export class HookError extends Error {
 export async function loadDetect(file: string): Promise<DetectFunction> {
   if (!fs.existsSync(file)) throw new HookError('no such file');
   if (!fs.statSync(file).isFile()) throw new HookError('not a file');
+  // Imported here, in the worker, so pancake's main thread never carries the loader (~10 MB resident).
+  const { createJiti } = await import('jiti');
   const jiti = createJiti(import.meta.url, { fsCache: false, interopDefault: false, sourceMaps: true });
   let mod: Record<string, unknown>;
   try {

@@ -1,5 +1,4 @@
 // The JPEG fallback of the live view: decoded pictures, encoded once, ack-paced and capped at --max-stream-fps.
-import sharp from 'sharp';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import { FRAME_JPEG } from './protocol.js';
@@ -28,8 +27,12 @@ export interface JpegHubOptions {
   quality?: number;
 }
 
-/** Encodes RGB to JPEG. */
-export function encodeJpeg(frame: RgbPicture, quality = 75): Promise<Buffer> {
+/**
+ * Encodes RGB to JPEG. sharp (libvips) is loaded on first use: it is about 20 MB of resident
+ * memory that a Pi nobody watches in JPEG mode should not pay for.
+ */
+export async function encodeJpeg(frame: RgbPicture, quality = 75): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
   return sharp(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength), {
     raw: { width: frame.width, height: frame.height, channels: 3 },
   })

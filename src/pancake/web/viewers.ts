@@ -9,13 +9,23 @@ export interface LiveFrame {
   keyframe: boolean;
   /** Wall-clock ms when pancake had the frame. */
   wall: number;
-  /** Header + data, built once and sent to every viewer as it is. */
-  message: Buffer;
+  /** Header + data, built once (when first sent) and sent to every viewer as it is. */
+  readonly message: Buffer;
 }
 
-/** Builds a frame with its websocket message. */
+/**
+ * A frame whose websocket message is built on first use: with nobody watching, the camera's
+ * stream passes through here without a single copy.
+ */
 export function liveFrame(kind: number, seq: number, data: Buffer, keyframe: boolean, wall: number): LiveFrame {
-  return { seq, data, keyframe, wall, message: Buffer.concat([frameHeader(kind, keyframe, seq, wall), data]) };
+  let message: Buffer | undefined;
+  return {
+    seq, data, keyframe, wall,
+    get message() {
+      message ??= Buffer.concat([frameHeader(kind, keyframe, seq, wall), data]);
+      return message;
+    },
+  };
 }
 
 /** What a viewer needs of its connection (a ws WebSocket, or a test double). */
