@@ -8,6 +8,7 @@ import type { PancakeEvent } from '../common/events.js';
 import type { AccessUnit } from '../common/h264/annexb.js';
 import type { SpsInfo } from '../common/h264/sps.js';
 import { createLogger } from '../common/log.js';
+import { startBufferSweeps } from '../common/memory.js';
 import { isLegacyHash, readPasswordFile } from '../common/password.js';
 import { STATIC_DIR, TEMPLATES_DIR, TESTCARD_FPS, TESTCARD_PATH } from '../common/paths.js';
 import { LiveServer } from './web/server.js';
@@ -59,6 +60,7 @@ await runMain('pancake', async () => {
   const tls = config.tls ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : undefined;
 
   const logger = createLogger({ program: 'pancake', file: config.log });
+  const stopSweeps = startBufferSweeps();
   if (passwordHash && isLegacyHash(passwordHash)) {
     logger.warn(`--login: ${config.login} holds an unsalted SHA-512 hash from the original set_password.py; it works, but make a salted one with: pancake-set-password ${config.login}`);
   }
@@ -234,6 +236,7 @@ await runMain('pancake', async () => {
     if (!delivered) logger.warn(`events: ${outbox!.pending().length} event(s) not acknowledged yet; they stay in the outbox and are sent on the next start`);
     link.close();
   }
+  stopSweeps();
   logger.info('pancake stopped');
   // winston writes asynchronously; give the transport a moment before the process ends.
   await new Promise<void>((resolve) => logger.on('finish', resolve).end());

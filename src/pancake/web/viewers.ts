@@ -2,30 +2,34 @@
 import type { WebSocket } from 'ws';
 import { frameHeader } from './protocol.js';
 
-/** A frame kept for viewers: an access unit (H.264 mode) or a JPEG picture. */
-export interface LiveFrame {
-  seq: number;
-  data: Buffer;
-  keyframe: boolean;
-  /** Wall-clock ms when pancake had the frame. */
-  wall: number;
-  /** Header + data, built once (when first sent) and sent to every viewer as it is. */
-  readonly message: Buffer;
+/**
+ * A frame kept for viewers: an access unit (H.264 mode) or a JPEG picture. Its websocket message
+ * (header + data) is built on first use and then sent to every viewer as it is, so with nobody
+ * watching the camera's stream passes through here without a single copy.
+ */
+export class LiveFrame {
+  private built: Buffer | undefined;
+
+  constructor(
+    private readonly kind: number,
+    readonly seq: number,
+    readonly data: Buffer,
+    readonly keyframe: boolean,
+    /** Wall-clock ms when pancake had the frame. */
+    readonly wall: number,
+  ) {}
+
+  get message(): Buffer {
+    // A prototype getter, not a per-object closure: object literals with their own getter
+    // closures were retained by V8 (measured: the whole stream, 1 MB/s at 1080p30).
+    this.built ??= Buffer.concat([frameHeader(this.kind, this.keyframe, this.seq, this.wall), this.data]);
+    return this.built;
+  }
 }
 
-/**
- * A frame whose websocket message is built on first use: with nobody watching, the camera's
- * stream passes through here without a single copy.
- */
+/** Builds a frame. */
 export function liveFrame(kind: number, seq: number, data: Buffer, keyframe: boolean, wall: number): LiveFrame {
-  let message: Buffer | undefined;
-  return {
-    seq, data, keyframe, wall,
-    get message() {
-      message ??= Buffer.concat([frameHeader(kind, keyframe, seq, wall), data]);
-      return message;
-    },
-  };
+  return new LiveFrame(kind, seq, data, keyframe, wall);
 }
 
 /** What a viewer needs of its connection (a ws WebSocket, or a test double). */
