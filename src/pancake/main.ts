@@ -138,8 +138,14 @@ await runMain('pancake', async () => {
     const tool = cameraTool!;
     const encoder = pickEncoder(config.encoder);
     const annotateFile = path.join(config.stateDir, 'annotate.json');
-    fs.writeFileSync(annotateFile, JSON.stringify(annotateConfig(config.annotateTextSize), null, 2));
     let annotate = true;
+    try {
+      fs.writeFileSync(annotateFile, JSON.stringify(annotateConfig(config.annotateTextSize), null, 2));
+    } catch (err) {
+      // A full disk must not keep the camera from starting: run without the date/time overlay.
+      logger.warn(`camera: cannot write ${annotateFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); no date/time overlay this run`);
+      annotate = false;
+    }
     logger.info(`camera: ${tool}, ${config.streamWidth}x${config.streamHeight} at ${config.fps} fps, ${encoder} H.264 encoder`);
     factory = () =>
       new RpicamSource({

@@ -55,3 +55,23 @@ describe('Outbox', () => {
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });
+
+describe('Outbox on a failing disk', () => {
+  let tmp: string | undefined;
+  afterEach(() => removeTmp(tmp));
+
+  it('keeps an event it cannot write in memory, still pending and still acknowledgeable', () => {
+    tmp = makeTmp();
+    const box = new Outbox(tmp, logger);
+    const stored = box.add(file(1));
+    // The next event file's temporary name points at /dev/full: a real ENOSPC from the kernel.
+    fs.symlinkSync('/dev/full', path.join(tmp, '000000000002.json.tmp'));
+    const unstored = box.add(file(2));
+    expect(box.pending().map((e) => e.id)).toEqual([stored.id, unstored.id]);
+    expect(fs.readdirSync(tmp).sort()).toEqual(['000000000001.json']);
+    const third = box.add(file(3)); // the disk works again
+    expect(box.ack(unstored.id)).toBe(true);
+    expect(box.pending().map((e) => e.id)).toEqual([stored.id, third.id]);
+    expect(new Outbox(tmp, logger).pending().map((e) => e.id)).toEqual([stored.id, third.id]);
+  });
+});

@@ -15,7 +15,9 @@ export type NewEvent = PancakeEvent extends infer E ? (E extends PancakeEvent ? 
  */
 export class Outbox {
   private seq = 0;
-  private readonly entries = new Map<string, { file: string; event: PancakeEvent }>(); // id → entry, in order
+  /** id → entry, in order; `file` is undefined for an event that could not be stored (kept in memory). */
+  private readonly entries = new Map<string, { file: string | undefined; event: PancakeEvent }>();
+  private diskTrouble = false;
 
   constructor(
     private readonly dir: string,
@@ -43,22 +45,42 @@ export class Outbox {
     const full = { id, ...event } as PancakeEvent;
     if (this.entries.has(id)) return this.entries.get(id)!.event;
     const file = `${String(++this.seq).padStart(12, '0')}.json`;
-    const tmp = path.join(this.dir, `${file}.tmp`);
-    const fd = fs.openSync(tmp, 'w', 0o644);
-    try {
-      fs.writeSync(fd, JSON.stringify(full));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, path.join(this.dir, file));
-    this.entries.set(id, { file, event: full });
+    this.entries.set(id, { file: this.store(file, full), event: full });
     while (this.entries.size > this.maxEvents) {
-      const [oldId, oldest] = this.entries.entries().next().value as [string, { file: string; event: PancakeEvent }];
+      const [oldId, oldest] = this.entries.entries().next().value as [string, { event: PancakeEvent }];
       this.logger.warn(`outbox: full (${this.maxEvents} events unacknowledged), dropping the oldest: ${JSON.stringify(oldest.event)}`);
       this.remove(oldId);
     }
     return full;
+  }
+
+  /**
+   * Writes one event file (temporary name, fsync, rename). On a full or failing disk the event is
+   * kept in memory only, so it is still delivered while pancake runs; recording and the live view
+   * must never stop because an event could not be written.
+   */
+  private store(file: string, event: PancakeEvent): string | undefined {
+    const tmp = path.join(this.dir, `${file}.tmp`);
+    try {
+      const fd = fs.openSync(tmp, 'w', 0o644);
+      try {
+        fs.writeSync(fd, JSON.stringify(event));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, path.join(this.dir, file));
+      if (this.diskTrouble) this.logger.info('outbox: storing events on disk again');
+      this.diskTrouble = false;
+      return file;
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      if (!this.diskTrouble) {
+        this.logger.error(`outbox: cannot store events in ${this.dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); keeping them in memory until postproc has them`);
+      }
+      this.diskTrouble = true;
+      return undefined;
+    }
   }
 
   /** Removes an acknowledged event. Unknown ids are ignored. */
@@ -75,7 +97,7 @@ export class Outbox {
     const entry = this.entries.get(id);
     if (!entry) return false;
     this.entries.delete(id);
-    fs.rmSync(path.join(this.dir, entry.file), { force: true });
+    if (entry.file) fs.rmSync(path.join(this.dir, entry.file), { force: true });
     return true;
   }
 }

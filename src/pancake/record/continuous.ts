@@ -98,7 +98,7 @@ export class ContinuousRecorder {
     };
     seg.opening = H264File.create(rec.path, this.options.clock).then(
       (file) => {
-        journal.opened(rec);
+        if (!journal.opened(rec)) this.options.logger.warn(`record: cannot note ${rec.path} as open (disk full?); it is recorded, but would not be announced after a crash`);
         seg.file = file;
         for (const data of seg.early) file.append(data);
         seg.early = [];

@@ -26,12 +26,26 @@ export class RecordingJournal {
     return path.join(this.dir, `${path.basename(file)}.json`);
   }
 
-  opened(rec: OpenRecording): void {
-    fs.writeFileSync(this.entryPath(rec.path), JSON.stringify(rec));
+  /**
+   * Notes an open recording. Returns false when the note cannot be written (a full disk): the
+   * recording goes on, it just would not be announced after a crash.
+   */
+  opened(rec: OpenRecording): boolean {
+    try {
+      fs.writeFileSync(this.entryPath(rec.path), JSON.stringify(rec));
+      return true;
+    } catch {
+      fs.rmSync(this.entryPath(rec.path), { force: true });
+      return false;
+    }
   }
 
   closed(file: string): void {
-    fs.rmSync(this.entryPath(file), { force: true });
+    try {
+      fs.rmSync(this.entryPath(file), { force: true });
+    } catch {
+      // Nothing to do: a stale note only makes the next start announce the file again (same id).
+    }
   }
 
   /** Recordings a previous run left open (crash, power loss, kill -9). */
