@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findOnPath } from '../src/postproc/convert/index.js';
+import { findOnPath } from '../src/common/find-on-path.js';
 import { measure, printTable, type Measurement } from './lib/measure.js';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));

@@ -21,7 +21,7 @@ import { CameraSupervisor } from './camera/supervisor.js';
 import { EventLink } from './events/link.js';
 import { Outbox, type NewEvent } from './events/outbox.js';
 import { parsePancakeArgs } from './options.js';
-import { findOnPath } from './decode/ffmpeg-args.js';
+import { findOnPath } from '../common/find-on-path.js';
 import { FrameDecoder } from './decode/frame-decoder.js';
 import { Detector } from './detect/detector.js';
 import { HookError } from './detect/hook.js';

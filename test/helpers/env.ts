@@ -1,5 +1,5 @@
 // Shared test helpers: temporary directories, the fake camera on PATH, running commands.
-import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,4 +82,12 @@ export function frameTypes(file: string): { pict: string; key: boolean }[] {
     const [key, pict] = line.split(',');
     return { key: key === '1', pict: pict ?? '' };
   });
+}
+
+/** SIGTERM a test server and wait until it has exited (nothing to do if it already has). */
+export async function terminate(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGTERM');
+  await gone;
 }

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeTmp, removeTmp } from './env.js';
+import { makeTmp, removeTmp, terminate } from './env.js';
 
 // Debian's python3-pyftpdlib and python3-openssl belong to /usr/bin/python3 (not a pyenv python first on PATH).
 const PYTHON = '/usr/bin/python3';
@@ -134,10 +134,7 @@ export async function startFtpd(options: FtpdOptions = {}): Promise<FtpServer> {
   const halt = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const gone = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGTERM');
-    await gone;
+    await terminate(proc);
   };
 
   let started: { port: number; fingerprint: string };

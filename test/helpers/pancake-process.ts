@@ -1,7 +1,9 @@
 // Runs the compiled pancake as a child for end-to-end tests, with its log captured.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { afterEach } from 'vitest';
 import path from 'node:path';
-import { DIST, envWithFakeCamera } from './env.js';
+import { DIST, envWithFakeCamera, removeTmp } from './env.js';
+import type { EventSink } from './event-sink.js';
 
 export interface PancakeProcess {
   child: ChildProcess;
@@ -45,4 +47,23 @@ export function startPancake(args: string[], env: Record<string, string> = {}, c
       return { ...r, ms: Date.now() - t };
     },
   };
+}
+
+/** What an end-to-end test starts: set these, and they are stopped and removed after each test. */
+export interface PancakeTest<P extends PancakeProcess = PancakeProcess> {
+  tmp?: string;
+  pancake?: P;
+  sink?: EventSink;
+}
+
+/** Registers the clean-up of a {@link PancakeTest} after each test of the enclosing suite. */
+export function usePancakeTest<P extends PancakeProcess = PancakeProcess>(): PancakeTest<P> {
+  const t: PancakeTest<P> = {};
+  afterEach(async () => {
+    await t.pancake?.stop('SIGKILL');
+    await t.sink?.close();
+    removeTmp(t.tmp);
+    t.pancake = t.sink = t.tmp = undefined;
+  });
+  return t;
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { makeTmp, removeTmp } from './env.js';
+import { makeTmp, removeTmp, terminate } from './env.js';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -128,10 +128,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshServer> {
   const halt = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const gone = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGTERM');
-    await gone;
+    await terminate(proc);
   };
 
   const server: SshServer = {

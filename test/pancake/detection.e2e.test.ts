@@ -1,13 +1,13 @@
 // pancake --detect end to end with the fake camera and a detect() the test controls through a file.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FileEvent, PancakeEvent } from '../../src/common/events.js';
 import { PROJECT_ROOT } from '../../src/common/paths.js';
 import { detectionBaseName } from '../../src/pancake/record/naming.js';
 import { decodeErrors, frameTypes, makeTmp, probe, removeTmp } from '../helpers/env.js';
-import { startEventSink, type EventSink } from '../helpers/event-sink.js';
-import { startPancake, type PancakeProcess } from '../helpers/pancake-process.js';
+import { startEventSink } from '../helpers/event-sink.js';
+import { startPancake, usePancakeTest } from '../helpers/pancake-process.js';
 
 const CONTROLLED = path.join(PROJECT_ROOT, 'test', 'fixtures', 'customize', 'controlled.ts');
 const isFile = (e: PancakeEvent): e is FileEvent => 'h264' in e;
@@ -22,26 +22,18 @@ function kind(e: PancakeEvent): string {
 }
 
 describe('pancake --detect with the fake camera', () => {
-  let tmp: string | undefined;
-  let pancake: PancakeProcess | undefined;
-  let sink: EventSink | undefined;
-  afterEach(async () => {
-    await pancake?.stop('SIGKILL');
-    await sink?.close();
-    removeTmp(tmp);
-    pancake = sink = tmp = undefined;
-  });
+  const t = usePancakeTest();
 
   async function setup(args: string[], env: Record<string, string> = {}): Promise<{ dir: string; control: string; set: (s: string) => number }> {
-    tmp = makeTmp();
-    const dir = path.join(tmp, 'h264');
+    t.tmp = makeTmp();
+    const dir = path.join(t.tmp, 'h264');
     fs.mkdirSync(dir);
-    const control = path.join(tmp, 'control');
-    const name = `pancake-detect-${path.basename(tmp)}`;
-    sink = await startEventSink(name);
-    pancake = startPancake(['--resolution', '640', '480', '--emit', name, '--customize', CONTROLLED, ...args.map((a) => (a === 'DIR' ? dir : a))],
-      { DETECT_CONTROL: control, ...env }, tmp);
-    await pancake.waitForLog('camera: frames are flowing');
+    const control = path.join(t.tmp, 'control');
+    const name = `pancake-detect-${path.basename(t.tmp)}`;
+    t.sink = await startEventSink(name);
+    t.pancake = startPancake(['--resolution', '640', '480', '--emit', name, '--customize', CONTROLLED, ...args.map((a) => (a === 'DIR' ? dir : a))],
+      { DETECT_CONTROL: control, ...env }, t.tmp);
+    await t.pancake.waitForLog('camera: frames are flowing');
     return { dir, control, set: (s) => (fs.writeFileSync(control, s), Date.now()) };
   }
 
@@ -49,14 +41,14 @@ describe('pancake --detect with the fake camera', () => {
     const { dir, set } = await setup(['--detect', 'no-image', '--record-detection', 'edge', 'DIR', '--port', '0']);
     await sleep(4000); // the ring fills with pre-roll
     const rise = set('true');
-    const first = (await sink!.waitFor(isFile, 8000)) as FileEvent;
+    const first = (await t.sink!.waitFor(isFile, 8000)) as FileEvent;
     const fall = set('false');
-    await sink!.waitFor((e) => isFile(e) && e.detection === false, 8000);
-    const stopped = await pancake!.stop('SIGTERM');
+    await t.sink!.waitFor((e) => isFile(e) && e.detection === false, 8000);
+    const stopped = await t.pancake!.stop('SIGTERM');
     expect(stopped.code).toBe(0);
 
-    expect(sink!.events.map(kind)).toEqual(['h264+detection:true', 'h264+detection:false']);
-    const files = sink!.events.filter(isFile);
+    expect(t.sink!.events.map(kind)).toEqual(['h264+detection:true', 'h264+detection:false']);
+    const files = t.sink!.events.filter(isFile);
     for (const [event, edge] of [[files[0]!, rise], [files[1]!, fall]] as const) {
       expect(event).toMatchObject({ fps: 12, width: 640, height: 480, rotation: 0 });
       expect(path.dirname(event.h264)).toBe(dir);
@@ -81,16 +73,16 @@ describe('pancake --detect with the fake camera', () => {
     const { dir, set } = await setup(['--detect', 'no-image', '--record-detection', 'all', 'DIR', '--record-continuous', 'DIR', '--port', '0']);
     await sleep(4000);
     const rise = set('true');
-    await sink!.waitFor((e) => isFile(e) && e.detection === true, 8000);
+    await t.sink!.waitFor((e) => isFile(e) && e.detection === true, 8000);
     await sleep(1500);
     const fall = set('false');
-    await sink!.waitFor((e) => 'detection' in e && !isFile(e), 8000);
-    await sink!.waitFor((e) => isFile(e) && e.detection === undefined && path.basename(e.h264).length === 'YYYYMMDD-hhmmss.h264'.length, 5000);
-    expect(pancake!.log()).toContain('detect: detection ended; recording stopped');
-    await pancake!.stop('SIGTERM');
+    await t.sink!.waitFor((e) => 'detection' in e && !isFile(e), 8000);
+    await t.sink!.waitFor((e) => isFile(e) && e.detection === undefined && path.basename(e.h264).length === 'YYYYMMDD-hhmmss.h264'.length, 5000);
+    expect(t.pancake!.log()).toContain('detect: detection ended; recording stopped');
+    await t.pancake!.stop('SIGTERM');
 
     // The continuous file (YYYYMMDD-hhmm.h264) shares the directory and is announced at the stop.
-    const detection = sink!.events.filter((e) => !(isFile(e) && path.basename(e.h264).length === 'YYYYMMDD-hhmm.h264'.length));
+    const detection = t.sink!.events.filter((e) => !(isFile(e) && path.basename(e.h264).length === 'YYYYMMDD-hhmm.h264'.length));
     expect(detection.map(kind)).toEqual(['h264+detection:true', 'detection:false', 'h264']);
     const [firstFile, , lastFile] = detection as [FileEvent, PancakeEvent, FileEvent];
     // Pre-roll: the first file starts 2–3 s before detection turned true (whole GOPs); it ends about 3 s after.
@@ -112,37 +104,37 @@ describe('pancake --detect with the fake camera', () => {
   it('monitor: without --record-detection, {"detection": …} per edge; a throwing detect counts as false, a dead worker is restarted', async () => {
     const { set } = await setup(['--detect', 'no-image', '--port', '0']);
     set('true');
-    await sink!.waitFor((e) => 'detection' in e && e.detection === true, 5000);
+    await t.sink!.waitFor((e) => 'detection' in e && e.detection === true, 5000);
     set('throw');
-    await sink!.waitFor((e) => 'detection' in e && e.detection === false, 6000);
-    expect(pancake!.log()).toMatch(/detect: detect\(\) threw; this counts as false[^\n]*: Error: detect failed on purpose\n\s+at detect \(.*controlled\.ts:\d+:\d+\)/);
+    await t.sink!.waitFor((e) => 'detection' in e && e.detection === false, 6000);
+    expect(t.pancake!.log()).toMatch(/detect: detect\(\) threw; this counts as false[^\n]*: Error: detect failed on purpose\n\s+at detect \(.*controlled\.ts:\d+:\d+\)/);
     await sleep(3000); // past the hold after the edge
     set('exit');
-    await pancake!.waitForLog('detect: worker restarted', 8000);
-    expect(pancake!.log()).toContain('detect: the detect worker exited with code 7');
+    await t.pancake!.waitForLog('detect: worker restarted', 8000);
+    expect(t.pancake!.log()).toContain('detect: the detect worker exited with code 7');
     set('true');
-    await sink!.waitFor((e) => 'detection' in e && e.detection === true && sink!.events.filter((x) => 'detection' in x).length === 3, 6000);
-    expect(sink!.events.map(kind)).toEqual(['detection:true', 'detection:false', 'detection:true']);
-    expect(sink!.events.every((e) => !isFile(e))).toBe(true);
+    await t.sink!.waitFor((e) => 'detection' in e && e.detection === true && t.sink!.events.filter((x) => 'detection' in x).length === 3, 6000);
+    expect(t.sink!.events.map(kind)).toEqual(['detection:true', 'detection:false', 'detection:true']);
+    expect(t.sink!.events.every((e) => !isFile(e))).toBe(true);
   }, 40_000);
 
   it('a detect() busy-looping 5 s delays neither recording nor events', async () => {
     // The camera dies 2.5 s after it started, while the first call of detect() is still busy.
-    tmp = makeTmp();
-    const dir = path.join(tmp, 'h264');
+    t.tmp = makeTmp();
+    const dir = path.join(t.tmp, 'h264');
     fs.mkdirSync(dir);
-    const control = path.join(tmp, 'control');
+    const control = path.join(t.tmp, 'control');
     fs.writeFileSync(control, 'busy');
-    const name = `pancake-busy-${path.basename(tmp)}`;
-    sink = await startEventSink(name);
-    pancake = startPancake(['--resolution', '640', '480', '--emit', name, '--customize', CONTROLLED, '--detect', 'no-image',
-      '--record-detection', 'edge', dir, '--record-continuous', dir, '--port', '0'], { DETECT_CONTROL: control, FAKE_CAMERA_DIE_AFTER: '2.5' }, tmp);
-    const down = await sink.waitFor((e) => 'camera' in e && e.camera === 'down', 10_000);
+    const name = `pancake-busy-${path.basename(t.tmp)}`;
+    t.sink = await startEventSink(name);
+    t.pancake = startPancake(['--resolution', '640', '480', '--emit', name, '--customize', CONTROLLED, '--detect', 'no-image',
+      '--record-detection', 'edge', dir, '--record-continuous', dir, '--port', '0'], { DETECT_CONTROL: control, FAKE_CAMERA_DIE_AFTER: '2.5' }, t.tmp);
+    const down = await t.sink.waitFor((e) => 'camera' in e && e.camera === 'down', 10_000);
     const downAt = Date.now();
-    const continuous = await sink.waitFor(isFile, 3000) as FileEvent;
+    const continuous = await t.sink.waitFor(isFile, 3000) as FileEvent;
     // detect() is still looping (it writes "true" when it returns, 5 s after it began).
     expect(fs.readFileSync(control, 'utf8')).toBe('busy');
-    await pancake.waitForLog(/detect: a call of detect\(\) is still running/);
+    await t.pancake.waitForLog(/detect: a call of detect\(\) is still running/);
     // The event went out when the camera died, not when detect() returned.
     expect(downAt - Date.parse((down as { time: string }).time)).toBeLessThan(500);
     // Every frame of the camera's 2.5 s reached the file, with steady timing.
@@ -151,9 +143,9 @@ describe('pancake --detect with the fake camera', () => {
     expect(Math.abs(probe(continuous.h264).frames - (seconds * 12 + 1))).toBeLessThanOrEqual(2);
     expect(decodeErrors(continuous.h264)).toBe('');
     // When detect() returns true, detection recording works as usual.
-    const clip = (await sink.waitFor((e) => isFile(e) && e.detection === true, 12_000)) as FileEvent;
+    const clip = (await t.sink.waitFor((e) => isFile(e) && e.detection === true, 12_000)) as FileEvent;
     expect(decodeErrors(clip.h264)).toBe('');
-    expect(pancake.log()).toMatch(/the slow call returned after [45]\.\d s/);
+    expect(t.pancake.log()).toMatch(/the slow call returned after [45]\.\d s/);
   }, 40_000);
 
   it('image: detect(frame) gets --detect-resize RGB frames; keyframes only at a 1 s interval, any frame at shorter ones', async () => {
@@ -162,9 +154,9 @@ describe('pancake --detect with the fake camera', () => {
       fs.rmSync(frames, { force: true });
       await setup(['--detect', 'image', '--detect-resize', '32', '24', '--detect-interval', interval, '--port', '0'], { DETECT_FRAMES_LOG: frames });
       await sleep(3500);
-      await pancake!.stop('SIGTERM');
-      await sink!.close();
-      removeTmp(tmp);
+      await t.pancake!.stop('SIGTERM');
+      await t.sink!.close();
+      removeTmp(t.tmp);
       return fs.readFileSync(frames, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { width: number; height: number; bytes: number; time: number });
     };
     const everySecond = await run('1');

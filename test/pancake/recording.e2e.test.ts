@@ -1,39 +1,31 @@
 // pancake end to end with the fake rpicam-vid: recording, events, outbox, supervision, shutdown.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FileEvent, PancakeEvent } from '../../src/common/events.js';
-import { decodeErrors, makeTmp, probe, removeTmp } from '../helpers/env.js';
-import { startEventSink, type EventSink } from '../helpers/event-sink.js';
-import { startPancake, type PancakeProcess } from '../helpers/pancake-process.js';
+import { decodeErrors, makeTmp, probe } from '../helpers/env.js';
+import { startEventSink } from '../helpers/event-sink.js';
+import { startPancake, usePancakeTest } from '../helpers/pancake-process.js';
 
 const isFile = (e: PancakeEvent): e is FileEvent => 'h264' in e;
 
 describe('pancake with the fake camera', () => {
-  let tmp: string | undefined;
-  let pancake: PancakeProcess | undefined;
-  let sink: EventSink | undefined;
-  afterEach(async () => {
-    await pancake?.stop('SIGKILL');
-    await sink?.close();
-    removeTmp(tmp);
-    pancake = sink = tmp = undefined;
-  });
+  const t = usePancakeTest();
 
   function setup(): { dir: string; name: string; argvFile: string } {
-    tmp = makeTmp();
-    const dir = path.join(tmp, 'h264');
+    t.tmp = makeTmp();
+    const dir = path.join(t.tmp, 'h264');
     fs.mkdirSync(dir);
-    return { dir, name: `pancake-test-${path.basename(tmp)}`, argvFile: path.join(tmp, 'argv.jsonl') };
+    return { dir, name: `pancake-test-${path.basename(t.tmp)}`, argvFile: path.join(t.tmp, 'argv.jsonl') };
   }
 
   it('records continuously, announces the finished file on SIGTERM and exits 0 within 5 s', async () => {
     const { dir, name, argvFile } = setup();
-    sink = await startEventSink(name);
-    pancake = startPancake(['--record-continuous', dir, '--emit', name, '--resolution', '640', '480', '--vflip'], { FAKE_CAMERA_ARGV_FILE: argvFile });
-    await pancake.waitForLog('record: writing');
+    t.sink = await startEventSink(name);
+    t.pancake = startPancake(['--record-continuous', dir, '--emit', name, '--resolution', '640', '480', '--vflip'], { FAKE_CAMERA_ARGV_FILE: argvFile });
+    await t.pancake.waitForLog('record: writing');
     await new Promise((r) => setTimeout(r, 2500));
-    const stopped = await pancake.stop('SIGTERM');
+    const stopped = await t.pancake.stop('SIGTERM');
     expect(stopped.code).toBe(0);
     expect(stopped.ms).toBeLessThan(5000);
 
@@ -41,7 +33,7 @@ describe('pancake with the fake camera', () => {
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^\d{8}-\d{4}\.h264$/);
     const file = path.join(dir, files[0]!);
-    const event = (await sink.waitFor(isFile)) as FileEvent;
+    const event = (await t.sink.waitFor(isFile)) as FileEvent;
     expect(event).toMatchObject({ h264: file, fps: 12, width: 640, height: 480, rotation: 0 });
     expect(typeof event.id).toBe('string');
     const durationS = (Date.parse(event.end) - Date.parse(event.start)) / 1000;
@@ -60,45 +52,45 @@ describe('pancake with the fake camera', () => {
 
   it('restarts a camera that dies, finishing the file and reporting down once and up again', async () => {
     const { dir, name, argvFile } = setup();
-    sink = await startEventSink(name);
-    pancake = startPancake(['--record-continuous', dir, '--emit', name], { FAKE_CAMERA_ARGV_FILE: argvFile, FAKE_CAMERA_DIE_AFTER: '1.5' });
-    const down = await sink.waitFor((e) => 'camera' in e && e.camera === 'down');
+    t.sink = await startEventSink(name);
+    t.pancake = startPancake(['--record-continuous', dir, '--emit', name], { FAKE_CAMERA_ARGV_FILE: argvFile, FAKE_CAMERA_DIE_AFTER: '1.5' });
+    const down = await t.sink.waitFor((e) => 'camera' in e && e.camera === 'down');
     expect((down as { reason: string }).reason).toMatch(/rpicam-vid .* ended with exit code 1; stderr: .*fake camera died on request/);
-    await sink.waitFor((e) => 'camera' in e && e.camera === 'up');
-    await pancake.stop();
-    const kinds = sink.events.map((e) => ('camera' in e ? `camera:${e.camera}` : isFile(e) ? 'file' : 'other'));
+    await t.sink.waitFor((e) => 'camera' in e && e.camera === 'up');
+    await t.pancake.stop();
+    const kinds = t.sink.events.map((e) => ('camera' in e ? `camera:${e.camera}` : isFile(e) ? 'file' : 'other'));
     // "down" is reported at once; the file of the first run is finished and announced right after.
     expect(kinds.slice(0, 3)).toEqual(['camera:down', 'file', 'camera:up']);
     expect(fs.readFileSync(argvFile, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
-    for (const e of sink.events.filter(isFile)) expect(decodeErrors(e.h264)).toBe('');
-    expect(pancake.log()).toMatch(/camera: .*restarting in 1 s/);
+    for (const e of t.sink.events.filter(isFile)) expect(decodeErrors(e.h264)).toBe('');
+    expect(t.pancake.log()).toMatch(/camera: .*restarting in 1 s/);
   });
 
   it('kills and restarts a camera that stalls for 5 s', async () => {
     const { dir, name } = setup();
-    sink = await startEventSink(name);
-    pancake = startPancake(['--record-continuous', dir, '--emit', name], { FAKE_CAMERA_STALL_AFTER: '1' });
-    const down = await sink.waitFor((e) => 'camera' in e && e.camera === 'down', 12_000);
+    t.sink = await startEventSink(name);
+    t.pancake = startPancake(['--record-continuous', dir, '--emit', name], { FAKE_CAMERA_STALL_AFTER: '1' });
+    const down = await t.sink.waitFor((e) => 'camera' in e && e.camera === 'down', 12_000);
     expect((down as { reason: string }).reason).toMatch(/sent no frame for 5(\.\d)? s/);
-    await sink.waitFor((e) => 'camera' in e && e.camera === 'up', 8000);
+    await t.sink.waitFor((e) => 'camera' in e && e.camera === 'up', 8000);
   }, 30_000);
 
   it('keeps events in the outbox while postproc is away and delivers every one, in order, once it is back', async () => {
     const { dir, name } = setup();
     // No postproc yet: the camera dies every 1 s, so each cycle finishes a file and reports down/up.
-    pancake = startPancake(['--record-continuous', dir, '--emit', name], { FAKE_CAMERA_DIE_AFTER: '1' });
-    await pancake.waitForLog(/event: \{[^\n]*"h264"[^\n]*\n[\s\S]*event: \{[^\n]*"h264"/);
-    sink = await startEventSink(name);
-    await sink.waitFor(isFile, 10_000);
+    t.pancake = startPancake(['--record-continuous', dir, '--emit', name], { FAKE_CAMERA_DIE_AFTER: '1' });
+    await t.pancake.waitForLog(/event: \{[^\n]*"h264"[^\n]*\n[\s\S]*event: \{[^\n]*"h264"/);
+    t.sink = await startEventSink(name);
+    await t.sink.waitFor(isFile, 10_000);
     // postproc restarts: the socket goes away and comes back.
-    await sink.close();
-    const before = sink.events;
+    await t.sink.close();
+    const before = t.sink.events;
     await new Promise((r) => setTimeout(r, 2500));
-    sink = await startEventSink(name);
-    await sink.waitFor(isFile, 15_000);
-    await pancake.stop();
+    t.sink = await startEventSink(name);
+    await t.sink.waitFor(isFile, 15_000);
+    await t.pancake.stop();
     await new Promise((r) => setTimeout(r, 300));
-    const all = [...before, ...sink.events];
+    const all = [...before, ...t.sink.events];
     const ids = new Set(all.map((e) => e.id));
     const announced = new Set(all.filter(isFile).map((e) => e.h264));
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.h264')).map((f) => path.join(dir, f));
@@ -117,17 +109,17 @@ describe('pancake with the fake camera', () => {
 
   it('announces the file a kill -9 left open, on the next start', async () => {
     const { dir, name } = setup();
-    pancake = startPancake(['--record-continuous', dir, '--emit', name]);
-    await pancake.waitForLog('record: writing');
+    t.pancake = startPancake(['--record-continuous', dir, '--emit', name]);
+    await t.pancake.waitForLog('record: writing');
     await new Promise((r) => setTimeout(r, 1500));
-    await pancake.stop('SIGKILL');
+    await t.pancake.stop('SIGKILL');
     const [left] = fs.readdirSync(dir).filter((f) => f.endsWith('.h264'));
     expect(left).toBeDefined();
-    sink = await startEventSink(name);
-    pancake = startPancake(['--record-continuous', dir, '--emit', name]);
-    const event = (await sink.waitFor((e) => isFile(e) && e.h264 === path.join(dir, left!))) as FileEvent;
+    t.sink = await startEventSink(name);
+    t.pancake = startPancake(['--record-continuous', dir, '--emit', name]);
+    const event = (await t.sink.waitFor((e) => isFile(e) && e.h264 === path.join(dir, left!))) as FileEvent;
     expect(event.fps).toBe(12);
     expect(decodeErrors(event.h264)).toBe('');
-    expect(pancake.log()).toContain('was left open by a previous run');
+    expect(t.pancake.log()).toContain('was left open by a previous run');
   });
 });

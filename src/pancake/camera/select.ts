@@ -1,22 +1,10 @@
 // Which camera tool and encoder to use on this machine.
 import fs from 'node:fs';
-import path from 'node:path';
+import { findOnPath } from '../../common/find-on-path.js';
 
 /** The first of rpicam-vid, libcamera-vid found on PATH, as an absolute path. */
 export function findCameraTool(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const tool of ['rpicam-vid', 'libcamera-vid']) {
-    for (const dir of dirs) {
-      const candidate = path.join(dir, tool);
-      try {
-        fs.accessSync(candidate, fs.constants.X_OK);
-        if (fs.statSync(candidate).isFile()) return candidate;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
+  return findOnPath('rpicam-vid', env) ?? findOnPath('libcamera-vid', env);
 }
 
 /**

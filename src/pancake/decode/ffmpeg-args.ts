@@ -1,6 +1,4 @@
 // The ffmpeg command line of the frame decoder (pure, table-tested) and finding ffmpeg on PATH.
-import fs from 'node:fs';
-import path from 'node:path';
 
 /** What one decoder child produces. */
 export interface DecodeConfig {
@@ -31,21 +29,3 @@ export function buildDecoderArgs(config: DecodeConfig): string[] {
   ];
 }
 
-/** The absolute path of an executable `name` on PATH, or undefined. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (name.includes('/')) return isExecutable(name) ? name : undefined;
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, name);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}

@@ -18,10 +18,10 @@ export interface FinishedRecording extends OpenRecording {
   bytes: number;
 }
 
-export interface ContinuousRecorderOptions {
-  /** Absolute directory for the files. */
+/** What every recorder (continuous, detection) is given: where files go, what they hold, whom to tell. */
+export interface RecorderSettings {
+  /** Absolute directory for the files (continuous and detection files may share it). */
   dir: string;
-  segmentMinutes: number;
   fps: number;
   rotation: Rotation;
   clock: Clock;
@@ -29,6 +29,10 @@ export interface ContinuousRecorderOptions {
   journal: RecordingJournal;
   /** Called in order, once per finished file that holds at least one frame. */
   onFinished: (file: FinishedRecording) => void;
+}
+
+export interface ContinuousRecorderOptions extends RecorderSettings {
+  segmentMinutes: number;
   /** Storage trouble ("error", once per outage) and recovery ("ok"). */
   onStorage: (state: 'error' | 'ok', reason: string, file?: string) => void;
   /** After a storage error, the next attempt waits this long (then starts at the next IDR). */

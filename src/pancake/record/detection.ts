@@ -1,29 +1,18 @@
 // Detection recording: clips around edges (edge) or files covering detections (all), with pre-roll from a ring of whole GOPs.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Clock, Timer } from '../../common/clock.js';
-import type { Rotation } from '../../common/events.js';
+import type { Timer } from '../../common/clock.js';
 import type { AccessUnit } from '../../common/h264/annexb.js';
 import type { SpsInfo } from '../../common/h264/sps.js';
-import type { Logger } from '../../common/log.js';
 import { EdgeTracker } from '../detect/edges.js';
-import type { FinishedRecording } from './continuous.js';
+import type { FinishedRecording, RecorderSettings } from './continuous.js';
 import { H264File } from './h264-file.js';
-import type { OpenRecording, RecordingJournal } from './journal.js';
+import type { OpenRecording } from './journal.js';
 import { detectionBaseName, uniqueName } from './naming.js';
 import { PreRollBuffer } from './preroll.js';
 
 /** Settings shared by both modes. */
-export interface DetectionRecorderOptions {
-  /** Absolute directory for the files (may be the continuous recordings' directory). */
-  dir: string;
-  fps: number;
-  rotation: Rotation;
-  clock: Clock;
-  logger: Logger;
-  journal: RecordingJournal;
-  /** Called in order, once per finished file that holds at least one frame. */
-  onFinished: (file: FinishedRecording) => void;
+export interface DetectionRecorderOptions extends RecorderSettings {
   /** Stream kept before an edge, in ms (whole GOPs from the first IDR at or after edge − preRollMs). */
   preRollMs?: number;
   /** Stream kept after an edge, in ms. */

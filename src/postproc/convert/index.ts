@@ -1,7 +1,6 @@
 // The converter's public face: choosing a converter (--converter) and converting one file.
-import fs from 'node:fs';
-import path from 'node:path';
 import { UsageError } from '../../common/cli.js';
+import { findOnPath } from '../../common/find-on-path.js';
 import { EXECUTABLE, type ConverterName } from './convert.js';
 
 export { convertFile, type ConvertOptions, type ConvertResult, type ConverterName } from './convert.js';
@@ -12,21 +11,6 @@ export { commandLine, ffmpegArgv, formatFps, mp4boxArgv } from './tools.js';
 export const CONVERTER_NAMES: readonly ConverterName[] = ['mp4box', 'builtin', 'ffmpeg'];
 
 const INSTALL_HINT = { mp4box: 'install gpac', ffmpeg: 'apt-get install ffmpeg' } as const;
-
-/** The full path of an executable found on `env.PATH`, or undefined. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined;
-}
 
 /**
  * The converter to use. `auto` is MP4Box when it is on PATH (as the original always used it),

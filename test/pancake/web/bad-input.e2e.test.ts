@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FileEvent } from '../../../src/common/events.js';
-import { decodeErrors, makeTmp, removeTmp } from '../../helpers/env.js';
-import { startEventSink, type EventSink } from '../../helpers/event-sink.js';
+import { decodeErrors, makeTmp } from '../../helpers/env.js';
+import { startEventSink } from '../../helpers/event-sink.js';
 import { startLivePancake, type LivePancake } from '../../helpers/live.js';
+import { usePancakeTest } from '../../helpers/pancake-process.js';
 
 /** A raw HTTP request (the path is sent exactly as given, unnormalised). */
 function raw(port: number, request: string): Promise<string> {
@@ -33,23 +34,16 @@ function openSocket(url: string): Promise<WebSocket> {
 const closeCode = (ws: WebSocket): Promise<number> => new Promise((resolve) => ws.on('close', (code) => resolve(code)));
 
 describe('hostile clients', () => {
-  let tmp: string | undefined;
-  let pancake: LivePancake | undefined;
-  let sink: EventSink | undefined;
-  afterEach(async () => {
-    await pancake?.stop('SIGKILL');
-    await sink?.close();
-    removeTmp(tmp);
-  });
+  const t = usePancakeTest<LivePancake>();
 
   it('cannot break out of static/, crash pancake or stop recording', async () => {
-    tmp = makeTmp();
-    const dir = path.join(tmp, 'h264');
+    t.tmp = makeTmp();
+    const dir = path.join(t.tmp, 'h264');
     fs.mkdirSync(dir);
-    const name = `pancake-bad-${path.basename(tmp)}`;
-    sink = await startEventSink(name);
-    pancake = await startLivePancake(['--record-continuous', dir, '--emit', name]);
-    const port = Number(new URL(pancake.url).port);
+    const name = `pancake-bad-${path.basename(t.tmp)}`;
+    t.sink = await startEventSink(name);
+    t.pancake = await startLivePancake(['--record-continuous', dir, '--emit', name]);
+    const port = Number(new URL(t.pancake.url).port);
 
     for (const p of ['/static/../templates/index.html', '/static/..%2ftemplates%2findex.html', '/static/%2e%2e/%2e%2e/etc/passwd',
       '/static/..%5c..%5cetc%5cpasswd', '/static/%252e%252e/etc/passwd', '/static//etc/passwd', '/static/style.css%00.png', '/../../etc/passwd']) {
@@ -66,7 +60,7 @@ describe('hostile clients', () => {
     expect(statusOf(await raw(port, 'PUT /static/style.css HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'))).toBe(405);
     expect(statusOf(await raw(port, 'GARBAGE\r\n\r\n'))).toBe(0); // closed without an answer, no crash
     // WebSocket: a malformed message closes that socket only; an oversized one too; a binary one too.
-    const good = await openSocket(pancake.url);
+    const good = await openSocket(t.pancake.url);
     let goodFrames = 0;
     good.on('message', (data, isBinary) => {
       if (isBinary) {
@@ -74,15 +68,15 @@ describe('hostile clients', () => {
         good.send(JSON.stringify({ ack: (data as Buffer).readUInt32BE(4) }));
       }
     });
-    const malformed = await openSocket(pancake.url);
+    const malformed = await openSocket(t.pancake.url);
     const malformedClosed = closeCode(malformed);
     malformed.send('{"ack": "soon"');
     expect(await malformedClosed).toBe(1008);
-    const oversized = await openSocket(pancake.url);
+    const oversized = await openSocket(t.pancake.url);
     const oversizedClosed = closeCode(oversized);
     oversized.send('x'.repeat(100_000));
     expect(await oversizedClosed).toBe(1009);
-    const binary = await openSocket(pancake.url);
+    const binary = await openSocket(t.pancake.url);
     const binaryClosed = closeCode(binary);
     binary.send(Buffer.from([1, 2, 3]));
     expect(await binaryClosed).toBe(1008);
@@ -93,7 +87,7 @@ describe('hostile clients', () => {
 
     // A cross-site page cannot open the stream.
     const foreign = await new Promise<string>((resolve) => {
-      const ws = new WebSocket(`${pancake!.url.replace(/^http/, 'ws')}/websocket`, { headers: { Origin: 'http://evil.example' } });
+      const ws = new WebSocket(`${t.pancake!.url.replace(/^http/, 'ws')}/websocket`, { headers: { Origin: 'http://evil.example' } });
       ws.on('unexpected-response', (_q, res) => resolve(String(res.statusCode)));
       ws.on('open', () => resolve('open'));
       ws.on('error', () => {});
@@ -101,11 +95,11 @@ describe('hostile clients', () => {
     expect(foreign).toBe('403');
 
     // Still alive and still recording: the file finished at shutdown decodes cleanly.
-    expect(pancake.child.exitCode).toBeNull();
+    expect(t.pancake.child.exitCode).toBeNull();
     const stopAt = Date.now();
-    const stopped = await pancake.stop('SIGTERM');
+    const stopped = await t.pancake.stop('SIGTERM');
     expect(stopped.code).toBe(0);
-    const event = (await sink.waitFor((e) => 'h264' in e)) as FileEvent;
+    const event = (await t.sink.waitFor((e) => 'h264' in e)) as FileEvent;
     expect(decodeErrors(event.h264)).toBe('');
     // Recording went on through all of it, up to the shutdown.
     expect(Date.parse(event.end)).toBeGreaterThan(stopAt - 1000);
