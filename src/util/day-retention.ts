@@ -1,4 +1,5 @@
 // Which day folders of a YYYY/MM/DD backup tree pancake-limit-days deletes: pure name matching and selection.
+import { isCalendarDate } from '../common/recording-name.js';
 import { isRecent } from './retention.js';
 
 /** A real (not symlinked) folder `root/YYYY/MM/DD` whose name is a valid date. */
@@ -52,13 +53,8 @@ export function isMonthName(name: string): boolean {
 
 /** A two-digit day folder name that exists in that month: 29 only in leap Februaries, never 31 in April. */
 export function isDayName(year: string, month: string, name: string): boolean {
-  if (!/^\d{2}$/.test(name)) return false;
-  const day = Number(name);
-  // Day 0 of the next month (month indexes are 0-based) is the last day of this one, leap years
-  // included; setUTCFullYear, unlike Date.UTC, does not read year 0099 as 1999.
-  const last = new Date(0);
-  last.setUTCFullYear(Number(year), Number(month), 0);
-  return day >= 1 && day <= last.getUTCDate();
+  // The same calendar check as recording names, so every day postproc uploads into is one this sees.
+  return /^\d{2}$/.test(name) && isCalendarDate(Number(year), Number(month), Number(name));
 }
 
 /**

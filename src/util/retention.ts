@@ -1,5 +1,7 @@
 // Which files the limit commands delete: pure selection by count or total size, argument pairs and size parsing.
+import path from 'node:path';
 import { UsageError } from '../common/cli.js';
+import { compareRecordingNames } from '../common/recording-name.js';
 
 /**
  * A file modified less than this long before `now` (or in the future) may still be being
@@ -33,11 +35,15 @@ export function isRecent(mtimeMs: number, now: number): boolean {
 }
 
 /**
- * Newest first by modification time; ties by name, later names first, because recording names
- * are their start times and a tie is common when files were copied with whole-second times.
+ * Newest first by modification time; ties by recording name, later recordings first, because
+ * recording names are their start times and a tie is common when files were copied with
+ * whole-second times. A restart's `x-2.h264` is later than `x.h264` (and `x-10` than `x-9`),
+ * which plain name order gets wrong; other names fall back to name order.
  */
 export function newestFirst<T extends { path: string; mtimeMs: number }>(files: readonly T[]): T[] {
-  return [...files].sort((a, b) => b.mtimeMs - a.mtimeMs || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
+  return [...files].sort(
+    (a, b) => b.mtimeMs - a.mtimeMs || compareRecordingNames(path.basename(b.path), path.basename(a.path)) || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0),
+  );
 }
 
 /** Splits files beyond the limit into removed and spared (recent) ones. */

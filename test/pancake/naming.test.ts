@@ -1,5 +1,6 @@
 // File names and segment marks follow local wall-clock time.
 import { describe, expect, it } from 'vitest';
+import { parseRecordingName } from '../../src/common/recording-name.js';
 import { continuousBaseName, detectionBaseName, nextSegmentMark, uniqueName } from '../../src/pancake/record/naming.js';
 
 const local = (y: number, mo: number, d: number, h: number, mi: number, s = 0, ms = 0): number => new Date(y, mo - 1, d, h, mi, s, ms).getTime();
@@ -13,6 +14,23 @@ describe('names', () => {
     const taken = new Set(['20200623-1715.h264', '20200623-1715-2.h264']);
     expect(uniqueName('20200623-1715', (n) => taken.has(n))).toBe('20200623-1715-3.h264');
     expect(uniqueName('20200623-1730', (n) => taken.has(n))).toBe('20200623-1730.h264');
+  });
+  it.each([
+    [[], '20200623-180511.h264'],
+    [['20200623-180511.h264'], '20200623-180511-2.h264'],
+    [['20200623-180511.h264', '20200623-180511-2.h264', '20200623-180511-3.h264'], '20200623-180511-4.h264'],
+    // A gap is filled: the first free name, as an O_EXCL-free check can only ask about names.
+    [['20200623-180511.h264', '20200623-180511-3.h264'], '20200623-180511-2.h264'],
+  ])('with %j taken, a detection clip is %s, a name postproc accepts', (taken, expected) => {
+    const name = uniqueName('20200623-180511', (n) => taken.includes(n));
+    expect(name).toBe(expected);
+    expect(parseRecordingName(name)).toMatchObject({ kind: 'detection', year: 2020, month: 6, day: 23, second: 11, ext: '.h264' });
+  });
+  it('names a year before 1000 with four digits', () => {
+    const d = new Date(2020, 0, 2, 3, 4, 5);
+    d.setFullYear(999);
+    expect(continuousBaseName(d.getTime())).toBe('09990102-0304');
+    expect(detectionBaseName(d.getTime())).toBe('09990102-030405');
   });
 });
 

@@ -100,6 +100,25 @@ describe('postproc end to end with uploads', () => {
     expect(fake.delivered.map((c) => [c.method, c.fields.caption])).toEqual([['sendVideo', 'Detection changed to True']]);
   });
 
+  it('uploads a recording renamed after a restart (…-2.h264) into its day folder like any other', async () => {
+    sshd = await startSshd();
+    fs.symlinkSync(sshd.sshDir, path.join(home, '.ssh'));
+    start(['--upload-after-convert', '1', '--upload-scp', `${sshd.user}@127.0.0.1`, String(sshd.port), 'bak/cam1']);
+    client = await EventClient.connect(name);
+    // pancake names a continuous recording like this when it restarts within the minute of 20260103-0815.h264.
+    const h264 = path.join(tmp, 'h264', '20260103-0815-2.h264');
+    fs.copyFileSync(TESTCARD_PATH, h264);
+    await client.send({ id: 'r2', h264, fps: 12, width: 640, height: 480, rotation: 0 });
+    await client.waitForAck('r2');
+
+    const mp4 = path.join(tmp, 'mp4', '20260103-0815-2.mp4');
+    const remote = path.join(sshd.root, 'bak/cam1/2026/01/03/20260103-0815-2.mp4');
+    await until(() => fs.existsSync(remote) || /cannot upload/.test(postproc!.output), 'the upload (or its refusal)');
+    expect(postproc!.output).not.toMatch(/cannot upload/);
+    expect(fs.readFileSync(remote).equals(fs.readFileSync(mp4))).toBe(true);
+    expect(fs.readdirSync(path.join(sshd.root, 'bak/cam1/2026/01/03'))).toEqual(['20260103-0815-2.mp4']);
+  });
+
   it('messages a refused (unknown) SSH host key over Telegram and uploads nothing there', async () => {
     sshd = await startSshd({ knownHosts: 'none' });
     fs.symlinkSync(sshd.sshDir, path.join(home, '.ssh'));

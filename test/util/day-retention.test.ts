@@ -1,5 +1,6 @@
 // Table tests of the pure day-folder selection behind pancake-limit-days.
 import { describe, expect, it } from 'vitest';
+import { remoteDayDir } from '../../src/postproc/upload/destination.js';
 import { isDayName, isMonthName, isYearName, planDays, type YearFolder } from '../../src/util/day-retention.js';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
@@ -17,6 +18,16 @@ describe('folder names', () => {
     ['2024', '04', '30', true], ['2024', '04', '31', false], ['2024', '12', '31', true], ['2024', '01', '00', false],
     ['2024', '01', '1', false], ['2024', '01', 'ab', false], ['0099', '02', '29', false], ['0096', '02', '29', true],
   ])('day %s/%s/%s: %s', (y, m, d, ok) => expect(isDayName(y, m, d)).toBe(ok));
+});
+
+describe('the day folders postproc uploads into', () => {
+  it.each(['20200624-0900.mp4', '20200624-0900-2.mp4', '20240229-235959-3.mp4', '00960229-1200.mp4', '99991231-2359.mp4'])(
+    'the folder of %s is a year, month and day pancake-limit-days sees',
+    (name) => {
+      const [y, m, d] = remoteDayDir('', name).split('/') as [string, string, string];
+      expect([isYearName(y), isMonthName(m), isDayName(y, m, d)]).toEqual([true, true, true]);
+    },
+  );
 });
 
 /** A tree from a list of `YYYY/MM/DD` (all old) plus extra entries that are not days. */

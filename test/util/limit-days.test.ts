@@ -73,6 +73,16 @@ describe('pancake-limit-days', () => {
     );
   });
 
+  it('counts a day holding only restarted recordings (…-2.mp4) like any other day', async () => {
+    day('2024/01/01', '20240101-0900.mp4');
+    day('2024/01/02', '20240102-0900-2.mp4');
+    day('2024/01/03', '20240103-101112-3.mp4');
+    const r = await runDist(LIMIT_DAYS, [root, '2']);
+    expect(r.status).toBe(0);
+    expect(tree()).toEqual(['2024/', '2024/01/', '2024/01/02/', '2024/01/02/20240102-0900-2.mp4', '2024/01/03/', '2024/01/03/20240103-101112-3.mp4']);
+    expect(r.stdout).toContain(`${root}: removed 1 day folder, 0 month folders, 0 year folders; 2 day folders remain\n`);
+  });
+
   it('handles several trees, each with its own limit', async () => {
     DAYS.forEach((d) => day(d));
     const other = path.join(tmp, 'cam2');

@@ -59,6 +59,16 @@ describe('pancake-limit-files-by-number', () => {
     expect(left(dir)).toEqual(['a-new']);
   });
 
+  it('counts restarted recordings (…-2, …-10) and keeps the latest of a tie in modification time', async () => {
+    const dir = path.join(tmp, 'h264');
+    // Copied with whole-second times: all four have the same modification time.
+    for (const name of ['20240101-0000.h264', '20240101-0000-2.h264', '20240101-0000-9.h264', '20240101-0000-10.h264']) file(dir, name, 2);
+    const r = await runDist(BY_NUMBER, [dir, '2']);
+    expect(r.status).toBe(0);
+    expect(left(dir)).toEqual(['20240101-0000-10.h264', '20240101-0000-9.h264']);
+    expect(r.stdout).toContain(`${dir}: removed 2 files (200 B); 2 files (200 B) remain\n`);
+  });
+
   it('neither counts nor deletes symlinks, subdirectories or dot files, nor follows a link', async () => {
     const dir = path.join(tmp, 'h264');
     const outside = path.join(tmp, 'outside');

@@ -33,6 +33,27 @@ describe('planByNumber', () => {
     expect(names(planByNumber(files, 1, NOW).keep)).toEqual(['20240101-0030.h264']);
   });
 
+  it.each([
+    // Restarts within a minute: -2 is later than the plain name, -10 later than -9 (a string sort says otherwise).
+    { files: ['h264/20240101-0000.h264', 'h264/20240101-0000-2.h264'], newest: ['h264/20240101-0000-2.h264', 'h264/20240101-0000.h264'] },
+    { files: ['20240101-0000-9.h264', '20240101-0000-10.h264', '20240101-0000-2.h264'], newest: ['20240101-0000-10.h264', '20240101-0000-9.h264', '20240101-0000-2.h264'] },
+    // A detection clip's seconds place it within its minute; restarts of the same second follow it.
+    { files: ['20240101-0000-2.mp4', '20240101-000030.mp4', '20240101-0001.mp4'], newest: ['20240101-0001.mp4', '20240101-000030.mp4', '20240101-0000-2.mp4'] },
+    { files: ['20240101-000030-2.mp4', '20240101-000030.mp4', '20231231-2359-3.mp4'], newest: ['20240101-000030-2.mp4', '20240101-000030.mp4', '20231231-2359-3.mp4'] },
+    // Names that are not recordings still tie by name.
+    { files: ['b.txt', 'c.txt', 'a.txt'], newest: ['c.txt', 'b.txt', 'a.txt'] },
+  ])('ties between $files keep the later recordings first', ({ files, newest }) => {
+    const t = NOW - 5 * HOUR;
+    const entries = files.map((path) => ({ path, size: 1, mtimeMs: t }));
+    expect(names(planByNumber(entries, files.length, NOW).keep)).toEqual(newest);
+    expect(names(planByNumber(entries, 1, NOW).keep)).toEqual([newest[0]]);
+  });
+
+  it('orders by modification time before any name', () => {
+    const files = [{ path: '20240101-0000-2.h264', size: 1, mtimeMs: NOW - 2 * HOUR }, { path: '20240101-0000.h264', size: 1, mtimeMs: NOW - HOUR }];
+    expect(names(planByNumber(files, 1, NOW).keep)).toEqual(['20240101-0000.h264']);
+  });
+
   it('never removes a file modified within the last minute, and counts it toward N', () => {
     const writing = { path: 'writing', size: 1, mtimeMs: NOW - 5_000 };
     const plan = planByNumber([writing, f(1), f(2)], 0, NOW);

@@ -1,18 +1,14 @@
 // Recording file names and split marks, from wall-clock time in the local time zone (pure).
-
-function pad(n: number, width = 2): string {
-  return String(n).padStart(width, '0');
-}
+import { FIRST_RESTART, formatRecordingBase, withRestart } from '../../common/recording-name.js';
 
 /** `YYYYMMDD-hhmm` of a continuous recording starting at `wallMs` (local time, as the original). */
 export function continuousBaseName(wallMs: number): string {
-  const d = new Date(wallMs);
-  return `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}`;
+  return formatRecordingBase('continuous', wallMs);
 }
 
 /** `YYYYMMDD-hhmmss` of a detection recording starting at `wallMs`. */
 export function detectionBaseName(wallMs: number): string {
-  return `${continuousBaseName(wallMs)}${pad(new Date(wallMs).getSeconds())}`;
+  return formatRecordingBase('detection', wallMs);
 }
 
 /**
@@ -35,5 +31,8 @@ export const VALID_SEGMENT_MINUTES = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60];
  */
 export function uniqueName(base: string, exists: (name: string) => boolean): string {
   if (!exists(`${base}.h264`)) return `${base}.h264`;
-  for (let n = 2; ; n++) if (!exists(`${base}-${n}.h264`)) return `${base}-${n}.h264`;
+  for (let n = FIRST_RESTART; ; n++) {
+    const name = `${withRestart(base, n)}.h264`;
+    if (!exists(name)) return name;
+  }
 }

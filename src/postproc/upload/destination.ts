@@ -1,6 +1,8 @@
 // Upload destinations: what the user configured, how it is shown, and where a file goes remotely.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { cameraNameError } from '../../common/camera-name.js';
+import { parseRecordingName, type RecordingName } from '../../common/recording-name.js';
 
 /**
  * One `--upload-scp` or `--upload-ftp` destination.
@@ -48,35 +50,41 @@ export function destinationKey(spec: DestinationSpec): string {
   return `${readable}-${hash}`;
 }
 
-// YYYYMMDD-hhmm (continuous) or YYYYMMDD-hhmmss (detection), then an extension.
-const NAME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})?\.[A-Za-z0-9]+$/;
-
 /** Thrown for a file whose name carries no recording date; it can never be uploaded. */
 export class UploadNameError extends Error {
   readonly code = 'UPLOAD_BAD_NAME';
   constructor(fileName: string) {
-    super(`cannot upload ${JSON.stringify(fileName)}: the name is not YYYYMMDD-hhmm[ss].ext`);
+    super(`cannot upload ${JSON.stringify(fileName)}: the name is not YYYYMMDD-hhmm[ss].ext or YYYYMMDD-hhmm[ss]-N.ext with a real date and time`);
     this.name = 'UploadNameError';
   }
 }
 
-/** Checks that `fileName` (a base name) is a recording's name; throws {@link UploadNameError} otherwise. */
-export function assertUploadName(fileName: string): void {
-  const m = NAME.exec(fileName);
-  if (!m) throw new UploadNameError(fileName);
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  const validDate = date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
-  if (!validDate || h > 23 || mi > 59 || (m[6] !== undefined && s > 59)) throw new UploadNameError(fileName);
+/**
+ * Checks that `fileName` (a base name) is a recording's name and returns what it says; throws
+ * {@link UploadNameError} otherwise (see {@link parseRecordingName}: a real date and time, any
+ * restart suffix `-2`, `-3` …, one extension).
+ */
+export function assertUploadName(fileName: string): RecordingName {
+  const name = parseRecordingName(fileName);
+  if (!name) throw new UploadNameError(fileName);
+  return name;
 }
 
 /**
- * The remote folder of a recording: `20200624-0900.mp4` → `remoteDir/2020/06/24`, the date taken
- * from the file name as the original did (not from the upload time, so late uploads land right).
+ * The remote folder of a recording: `20200624-0900.mp4` (or `20200624-0900-2.mp4`) →
+ * `remoteDir/2020/06/24`, or `remoteDir/<camera>/2020/06/24` when a camera name is given. The date
+ * is taken from the file name as the original did (not from the upload time, so late uploads land
+ * right). Throws {@link UploadNameError} for a name without a date, and an Error for a camera name
+ * that {@link cameraNameError} refuses (it could climb out of `remoteDir` or split into folders).
  */
-export function remoteDayDir(remoteDir: string, fileName: string): string {
-  assertUploadName(fileName);
-  return path.posix.join(remoteDir === '' ? '.' : remoteDir, fileName.slice(0, 4), fileName.slice(4, 6), fileName.slice(6, 8));
+export function remoteDayDir(remoteDir: string, fileName: string, camera?: string): string {
+  const { year, month, day } = assertUploadName(fileName);
+  if (camera !== undefined) {
+    const problem = cameraNameError(camera);
+    if (problem !== undefined) throw new Error(`cannot upload ${JSON.stringify(fileName)}: ${problem}`);
+  }
+  const date = [String(year).padStart(4, '0'), String(month).padStart(2, '0'), String(day).padStart(2, '0')];
+  return path.posix.join(remoteDir === '' ? '.' : remoteDir, ...(camera === undefined ? [] : [camera]), ...date);
 }
 
 /**

@@ -1,5 +1,6 @@
 // Destination naming: remote day folders from file names, descriptions without secrets, state keys.
 import { describe, expect, it } from 'vitest';
+import { cameraNameError } from '../../../src/common/camera-name.js';
 import {
   assertUploadName,
   describeDestination,
@@ -18,8 +19,35 @@ describe('remoteDayDir', () => {
     ['', '20201231-2345.mp4', '2020/12/31'],
     ['.', '20240229-0000.h264', '2024/02/29'],
     ['bakery/cam2', '19991231-235959.mp4', 'bakery/cam2/1999/12/31'],
+    // Restarted within the minute: named -2, -3 … by pancake, and uploaded like the others.
+    ['bak/cam1', '20200624-0900-2.mp4', 'bak/cam1/2020/06/24'],
+    ['bak/cam1', '20200623-180511-3.mp4', 'bak/cam1/2020/06/23'],
+    ['bak/cam1', '20200624-0900-10.mp4', 'bak/cam1/2020/06/24'],
   ])('%s + %s → %s', (dir, name, expected) => {
     expect(remoteDayDir(dir, name)).toBe(expected);
+    expect(() => assertUploadName(name)).not.toThrow();
+  });
+
+  it.each([
+    ['bak', '20200624-0900.mp4', 'oven', 'bak/oven/2020/06/24'],
+    ['bak/', '20200624-0900-2.mp4', 'oven', 'bak/oven/2020/06/24'],
+    ['', '20200623-180511.mp4', 'Back_Door', 'Back_Door/2020/06/23'],
+    ['/srv/backup', '20201231-2345.mp4', 'garage-2', '/srv/backup/garage-2/2020/12/31'],
+    ['bak', '20200624-0900.mp4', undefined, 'bak/2020/06/24'],
+  ])('%s + %s for camera %j → %s', (dir, name, camera, expected) => {
+    expect(remoteDayDir(dir, name, camera)).toBe(expected);
+  });
+
+  it.each(['', '.', '..', 'a/b', '../etc', 'a\\b', 'cam\n1', '.hidden', 'cam 2'])(
+    'refuses camera %j, which might not be one folder, with the camera-name rule',
+    (camera) => {
+      expect(() => remoteDayDir('bak', '20200624-0900.mp4', camera)).toThrow(`cannot upload "20200624-0900.mp4": ${cameraNameError(camera)!}`);
+      expect(cameraNameError(camera)).toMatch(/^not a camera name: /);
+    },
+  );
+
+  it('checks the name before the camera', () => {
+    expect(() => remoteDayDir('bak', 'clip.mp4', '..')).toThrow(UploadNameError);
   });
 
   it.each([
@@ -37,9 +65,22 @@ describe('remoteDayDir', () => {
     '20200624-090060.mp4',
     '../20200624-0900.mp4',
     '.20200624-0900.mp4.part',
+    '20200624-0900-1.mp4',
+    '20200624-0900-0.mp4',
+    '20200624-0900-02.mp4',
+    '20200624-0900-2',
+    '20200624-0900-2.mp4.part',
   ])('refuses %s', (name) => {
     expect(() => remoteDayDir('bak', name)).toThrow(UploadNameError);
-    expect(() => assertUploadName(name)).toThrow(/is not YYYYMMDD-hhmm\[ss\]\.ext/);
+    expect(() => remoteDayDir('bak', name, 'oven')).toThrow(UploadNameError);
+    expect(() => assertUploadName(name)).toThrow(
+      `cannot upload ${JSON.stringify(name)}: the name is not YYYYMMDD-hhmm[ss].ext or YYYYMMDD-hhmm[ss]-N.ext with a real date and time`,
+    );
+    expect(() => assertUploadName(name)).toThrow(expect.objectContaining({ code: 'UPLOAD_BAD_NAME' }));
+  });
+
+  it('tells what the name says', () => {
+    expect(assertUploadName('20200624-0900-2.mp4')).toMatchObject({ kind: 'continuous', year: 2020, month: 6, day: 24, restart: 2, ext: '.mp4' });
   });
 });
 
