@@ -4,10 +4,26 @@
 //   id        unique per event, the same when the event is resent (postproc acts on an id once)
 //   fps, width, height, rotation   of the recording, so postproc needs no --convert fps
 //   start, end                     ISO 8601 wall-clock times of a file's first and last frame
+//   frames, timing                 a file's access-unit count and real frame durations (variable frame rate)
+//   name                           the camera's name (pancake --name), on every event of a named camera
 // postproc answers every line with {"ack": "<id>"} once the event is durably recorded.
+
+import { cameraNameError } from './camera-name.js';
 
 /** Display rotation in degrees, clockwise. 180 is done by the camera; 90/270 are carried as metadata. */
 export type Rotation = 0 | 90 | 180 | 270;
+
+/**
+ * One run of a file's frame timing: `count` consecutive frames (access units, in decoding = file
+ * order) each lasting `durationMs` milliseconds. `[[150, 66.667], [70, 142.857]]` is 10 s at
+ * 15 fps, then 10 s at 7 fps.
+ */
+export type TimingRun = [count: number, durationMs: number];
+
+/** Most runs a file event's `timing` may have. */
+export const MAX_TIMING_RUNS = 2000;
+/** Longest frame duration a run may give, in milliseconds. */
+export const MAX_FRAME_DURATION_MS = 60000;
 
 /** Facts about the video in a finished .h264 file. */
 export interface VideoFacts {
@@ -26,6 +42,15 @@ export interface FileEvent extends VideoFacts {
   id: string;
   h264: string;
   detection?: boolean;
+  /** Access units (frames) in the file. */
+  frames?: number;
+  /**
+   * The frames' real durations as runs, in file order; the counts add up to `frames` and the sum
+   * of count × durationMs is the time the file covers. `fps` is then frames over that time.
+   */
+  timing?: TimingRun[];
+  /** The camera's name (see camera-name.ts), when pancake was given --name. */
+  name?: string;
 }
 
 /** A detection edge without a file (monitor mode, or `{"detection": false}` ending an "all" recording). */
@@ -33,6 +58,7 @@ export interface DetectionEvent {
   id: string;
   detection: boolean;
   time: string;
+  name?: string;
 }
 
 /** Camera health: "down" once per outage with the reason, "up" when frames flow again. */
@@ -41,6 +67,7 @@ export interface CameraEvent {
   camera: 'up' | 'down';
   reason?: string;
   time: string;
+  name?: string;
 }
 
 /** A recording could not be written (disk full, I/O error); recording is retried. */
@@ -50,6 +77,7 @@ export interface StorageEvent {
   reason?: string;
   path?: string;
   time: string;
+  name?: string;
 }
 
 export type PancakeEvent = FileEvent | DetectionEvent | CameraEvent | StorageEvent;
@@ -64,7 +92,10 @@ export function abstractSocketPath(name: string): string {
   return `\0${name}`;
 }
 
-/** Longest line either side accepts; longer lines are rejected without reading them whole. */
+/**
+ * Longest line either side accepts; longer lines are rejected without reading them whole.
+ * A file event with {@link MAX_TIMING_RUNS} runs of long numbers is about 50 kB.
+ */
 export const MAX_EVENT_LINE_BYTES = 64 * 1024;
 
 /** Encodes one event or ack as a line. */
@@ -80,10 +111,10 @@ export function encodeLine(message: PancakeEvent | Ack): string {
  * the Python original, and decides itself what to do without them.
  */
 export type ReceivedEvent =
-  | ({ kind: 'file'; id?: string; h264: string; detection?: boolean } & Partial<VideoFacts>)
-  | { kind: 'detection'; id?: string; detection: boolean; time?: string }
-  | { kind: 'camera'; id?: string; camera: 'up' | 'down'; reason?: string; time?: string }
-  | { kind: 'storage'; id?: string; storage: 'error' | 'ok'; reason?: string; path?: string; time?: string };
+  | ({ kind: 'file'; id?: string; name?: string; h264: string; detection?: boolean; frames?: number; timing?: TimingRun[] } & Partial<VideoFacts>)
+  | { kind: 'detection'; id?: string; name?: string; detection: boolean; time?: string }
+  | { kind: 'camera'; id?: string; name?: string; camera: 'up' | 'down'; reason?: string; time?: string }
+  | { kind: 'storage'; id?: string; name?: string; storage: 'error' | 'ok'; reason?: string; path?: string; time?: string };
 
 /** The result of {@link parseEventLine}: an event, or why the line was refused (plus its id when one could be read). */
 export type ParsedLine = { ok: true; event: ReceivedEvent } | { ok: false; error: string; id?: string };
@@ -98,6 +129,34 @@ const ROTATIONS: readonly number[] = [0, 90, 180, 270];
 function hasControlCharacter(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 0x20 || text.charCodeAt(i) === 0x7f) return true;
   return false;
+}
+
+/**
+ * Checks a `timing` value: a non-empty array of at most {@link MAX_TIMING_RUNS} runs, each exactly
+ * `[count, durationMs]` with count a whole number ≥ 1 and durationMs a number in
+ * (0, {@link MAX_FRAME_DURATION_MS}]; with `frames`, the counts must add up to it. Returns fresh
+ * copies of the runs (nothing of the input is kept) or why not. Pure.
+ */
+export function parseTiming(value: unknown, frames: number | undefined): TimingRun[] | { error: string } {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_TIMING_RUNS) {
+    return { error: `"timing" must be a non-empty array of at most ${MAX_TIMING_RUNS} [count, durationMs] runs` };
+  }
+  const runs: TimingRun[] = [];
+  let total = 0;
+  for (let i = 0; i < value.length; i++) {
+    const run: unknown = value[i];
+    if (!Array.isArray(run) || run.length !== 2) return { error: `"timing"[${i}] must be [count, durationMs]` };
+    const [count, duration] = run as unknown[];
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) return { error: `"timing"[${i}]: count must be a whole number ≥ 1` };
+    if (typeof duration !== 'number' || !Number.isFinite(duration) || duration <= 0 || duration > MAX_FRAME_DURATION_MS) {
+      return { error: `"timing"[${i}]: durationMs must be a number in (0, ${MAX_FRAME_DURATION_MS}]` };
+    }
+    total += count;
+    if (!Number.isSafeInteger(total)) return { error: '"timing": the counts add up to too many frames' };
+    runs.push([count, duration]);
+  }
+  if (frames !== undefined && total !== frames) return { error: `"timing": the counts add up to ${total} frames, but "frames" is ${frames}` };
+  return runs;
 }
 
 /**
@@ -156,12 +215,33 @@ export function parseEventLine(line: string): ParsedLine {
     if (typeof o.rotation !== 'number' || !ROTATIONS.includes(o.rotation)) return fail('"rotation" must be 0, 90, 180 or 270');
     fields.rotation = o.rotation;
   }
+  if ('frames' in o) {
+    if (typeof o.frames !== 'number' || !Number.isSafeInteger(o.frames) || o.frames < 1) return fail('"frames" must be a whole number ≥ 1');
+    fields.frames = o.frames;
+  }
+  if ('timing' in o) {
+    const timing = parseTiming(o.timing, fields.frames as number | undefined);
+    if ('error' in timing) return fail(timing.error);
+    fields.timing = timing;
+  }
+  if ('name' in o) {
+    if (typeof o.name !== 'string') return fail('"name" must be a string');
+    const error = cameraNameError(o.name);
+    if (error !== undefined) return fail(`"name": ${error}`);
+    fields.name = o.name;
+  }
 
-  const withId = <T extends object>(e: T): T & { id?: string } => (id === undefined ? e : { id, ...e });
+  // The camera's name goes first, after the id: it says whose event this is.
+  const withId = <T extends object>(e: T): T & { id?: string; name?: string } => {
+    const head: { id?: string; name?: string } = {};
+    if (id !== undefined) head.id = id;
+    if (fields.name !== undefined) head.name = fields.name as string;
+    return { ...head, ...e };
+  };
   if (typeof fields.h264 === 'string') {
-    const { h264, detection, fps, width, height, rotation, start, end } = fields as Record<string, never>;
+    const { h264, detection, fps, width, height, rotation, start, end, frames, timing } = fields as Record<string, never>;
     const event: ReceivedEvent = withId({ kind: 'file' as const, h264 });
-    for (const [k, v] of Object.entries({ detection, fps, width, height, rotation, start, end })) {
+    for (const [k, v] of Object.entries({ detection, fps, width, height, rotation, start, end, frames, timing })) {
       if (v !== undefined) (event as Record<string, unknown>)[k] = v;
     }
     return { ok: true, event };

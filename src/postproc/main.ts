@@ -67,7 +67,7 @@ await runMain('postproc', async () => {
   trigger?.start();
   pipeline.start();
   logger.info([
-    `started: ${converter} converts into ${options.mp4Dir} at ${options.fps !== undefined ? `${options.fps} fps` : 'the fps of each event'}`,
+    `started: ${converter} converts into ${options.mp4Dir} at ${options.fps !== undefined ? `${options.fps} fps` : 'the frame timing (or fps) of each event'}`,
     options.destinations.length > 0 ? `uploads to ${options.destinations.map(describeDestination).join(', ')}` : 'no uploads',
     options.telegram.length > 0 ? `Telegram to chat(s) ${options.telegram.map((t) => t.chatId).join(', ')}` : 'no Telegram',
     `state in ${options.stateDir}`,

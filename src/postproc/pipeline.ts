@@ -3,14 +3,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Clock } from '../common/clock.js';
-import type { ReceivedEvent, Rotation } from '../common/events.js';
+import { cameraNameError } from '../common/camera-name.js';
+import type { ReceivedEvent, Rotation, TimingRun } from '../common/events.js';
 import type { Logger } from '../common/log.js';
+import { averageFps } from './convert/timing.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { Notification } from './telegram.js';
 
-/** A job as the journal keeps it. */
+/**
+ * A job as the journal keeps it. A file job has the camera's name when the event had one, and the
+ * event's `frames` and `timing` when it had them (and no --convert fps overrides them).
+ */
 export type Job =
-  | { kind: 'file'; h264: string; mp4: string; fps: number; rotation: Rotation; detection?: boolean }
+  | { kind: 'file'; h264: string; mp4: string; fps: number; rotation: Rotation; detection?: boolean; camera?: string; frames?: number; timing?: TimingRun[] }
   | { kind: 'message'; text: string };
 
 /** What a conversion reports, when it reports anything (frames written, things worth a warning). */
@@ -19,17 +24,20 @@ export interface ConvertReport {
   warnings?: string[];
 }
 
-/** Converts one file; rejects on failure (with the tool's `output` when there is one) or when `signal` aborts. */
-export type ConvertFunction = (input: string, output: string, options: { fps: number; rotation: Rotation; signal: AbortSignal }) => Promise<ConvertReport | void>;
+/**
+ * Converts one file; rejects on failure (with the tool's `output` when there is one) or when `signal` aborts.
+ * `timing`, when given, is each frame's real duration (runs `[count, durationMs]`); `fps` is then its average.
+ */
+export type ConvertFunction = (input: string, output: string, options: { fps: number; rotation: Rotation; timing?: readonly TimingRun[]; signal: AbortSignal }) => Promise<ConvertReport | void>;
 
 export interface PipelineOptions {
   journal: Journal<Job>;
   mp4Dir: string;
-  /** `--convert mp4_dir fps`: used instead of the event's fps. */
+  /** `--convert mp4_dir fps`: used instead of the event's fps and timing. */
   fps?: number;
   convert: ConvertFunction;
-  /** The upload queue (absent without upload destinations). */
-  uploads?: { enqueue(mp4Path: string): Promise<void> };
+  /** The upload queue (absent without upload destinations); `camera` puts the file in the camera's remote folder. */
+  uploads?: { enqueue(mp4Path: string, camera?: string): Promise<void> };
   /** Counts conversions for `--upload-after-convert`. */
   trigger?: { converted(): void };
   /** Telegram (absent without --notify-telegram); resolves once a notification is settled (sent, given up, dropped). */
@@ -43,25 +51,56 @@ export function detectionText(detection: boolean, ...sentences: string[]): strin
   return [`Detection changed to ${detection ? 'True' : 'False'}`, ...sentences].join('. ');
 }
 
-/** The Telegram text for a camera or storage event. */
+/** A message about a named camera says which one: "front: Camera down"; unchanged without a name. */
+export function cameraText(camera: string | undefined, text: string): string {
+  return camera === undefined ? text : `${camera}: ${text}`;
+}
+
+/** The Telegram text for a camera, storage or detection event, with the camera's name when it has one. */
 export function healthText(event: ReceivedEvent): string {
   switch (event.kind) {
     case 'camera':
-      return event.camera === 'down' ? `Camera down${event.reason ? `: ${event.reason}` : ''}` : 'Camera up again';
+      return cameraText(event.name, event.camera === 'down' ? `Camera down${event.reason ? `: ${event.reason}` : ''}` : 'Camera up again');
     case 'storage':
-      return event.storage === 'error'
+      return cameraText(event.name, event.storage === 'error'
         ? `Storage error${event.reason ? `: ${event.reason}` : ''}${event.path ? ` (${event.path})` : ''}`
-        : 'Storage OK again';
+        : 'Storage OK again');
     case 'detection':
-      return detectionText(event.detection);
+      return cameraText(event.name, detectionText(event.detection));
     case 'file':
       return '';
   }
 }
 
-/** The MP4 for a recording: `mp4_dir/<name>.mp4`, as the original named it. */
-export function mp4PathFor(mp4Dir: string, h264: string): string {
-  return path.join(mp4Dir, `${path.basename(h264, '.h264')}.mp4`);
+/**
+ * The MP4 for a recording: `mp4_dir/<name>.mp4`, as the original named it, or
+ * `mp4_dir/<camera>/<name>.mp4` for a named camera, so cameras with the same file names never
+ * meet. `camera` must be a valid camera name (camera-name.ts: one plain path component).
+ */
+export function mp4PathFor(mp4Dir: string, h264: string, camera?: string): string {
+  const file = `${path.basename(h264, '.h264')}.mp4`;
+  if (camera === undefined) return path.join(mp4Dir, file);
+  const error = cameraNameError(camera);
+  if (error !== undefined) throw new Error(error);
+  return path.join(mp4Dir, camera, file);
+}
+
+/**
+ * Makes the camera's folder of `mp4` (`mp4_dir/<camera>`) when it is missing, and checks that it is
+ * a real folder, not a symbolic link that would lead the MP4 out of mp4_dir. Returns why not, or undefined.
+ */
+export async function prepareCameraFolder(mp4: string): Promise<string | undefined> {
+  const dir = path.dirname(mp4);
+  try {
+    await fs.promises.mkdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return `cannot make the camera folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  const stat = await fs.promises.lstat(dir).catch(() => undefined);
+  if (!stat) return `the camera folder ${dir} cannot be read`;
+  if (stat.isSymbolicLink()) return `the camera folder ${dir} is a symbolic link; MP4s are written only into real folders inside mp4_dir`;
+  if (!stat.isDirectory()) return `the camera folder ${dir} is not a folder`;
+  return undefined;
 }
 
 /**
@@ -179,10 +218,19 @@ export class Pipeline {
     }
     const check = await checkRecording(event.h264);
     if ('error' in check) return { error: `h264 ${JSON.stringify(event.h264)}: ${check.error}` };
-    const fps = this.options.fps ?? event.fps;
+    const nameError = event.name === undefined ? undefined : cameraNameError(event.name);
+    if (nameError !== undefined) return { error: `"name": ${nameError}` };
+    // A --convert fps overrides everything the event says about time, as it always overrode the fps.
+    const timing = this.options.fps === undefined ? event.timing : undefined;
+    const fps = this.options.fps ?? event.fps ?? (timing ? averageFps(timing) : undefined);
     if (fps === undefined) return { error: `${event.h264}: no fps in the event; give one with --convert mp4_dir fps` };
-    const job: Job = { kind: 'file', h264: event.h264, mp4: mp4PathFor(this.options.mp4Dir, event.h264), fps, rotation: event.rotation ?? 0 };
+    const job: Job = { kind: 'file', h264: event.h264, mp4: mp4PathFor(this.options.mp4Dir, event.h264, event.name), fps, rotation: event.rotation ?? 0 };
     if (event.detection !== undefined) job.detection = event.detection;
+    if (event.name !== undefined) job.camera = event.name;
+    if (timing) {
+      if (event.frames !== undefined) job.frames = event.frames;
+      job.timing = timing;
+    }
     const { stat } = check;
     const id = event.id ?? `noid-${createHash('sha256').update(JSON.stringify([event.h264, stat.ino, stat.size, stat.mtimeMs])).digest('hex').slice(0, 32)}`;
     return { id, job };
@@ -226,10 +274,20 @@ export class Pipeline {
         logger.warn(`conversion of ${job.h264} not attempted: it is ${check.error}`);
         break;
       }
+      if (job.camera !== undefined) {
+        const problem = await prepareCameraFolder(job.mp4);
+        if (problem !== undefined) {
+          lastError = problem;
+          logger.warn(`conversion of ${job.h264} not attempted: ${problem}`);
+          break;
+        }
+      }
+      // Stopping while the checks ran: the conversion is done at the next start instead.
+      if (this.abort.signal.aborted) return;
       const started = clock.monotonic();
       let report: ConvertReport | void;
       try {
-        report = await convert(job.h264, job.mp4, { fps: job.fps, rotation: job.rotation, signal: this.abort.signal });
+        report = await convert(job.h264, job.mp4, { fps: job.fps, rotation: job.rotation, ...(job.timing ? { timing: job.timing } : {}), signal: this.abort.signal });
       } catch (err) {
         if (this.abort.signal.aborted) {
           logger.info(`conversion of ${job.h264} stopped (postproc is stopping); it is redone at the next start`);
@@ -243,7 +301,7 @@ export class Pipeline {
       }
       const size = await fs.promises.stat(job.mp4).then((s) => s.size, () => 0);
       const frames = report?.frames === undefined ? '' : `${report.frames} frames, `;
-      logger.info(`converted ${job.h264} → ${job.mp4} (${frames}${job.fps} fps${job.rotation ? `, rotation ${job.rotation}` : ''}, ${megabytes(size)}) in ${seconds(clock.monotonic() - started)}`);
+      logger.info(`converted ${job.h264} → ${job.mp4} (${frames}${rateText(job)}${job.rotation ? `, rotation ${job.rotation}` : ''}, ${megabytes(size)}) in ${seconds(clock.monotonic() - started)}`);
       for (const warning of report?.warnings ?? []) logger.warn(`${job.h264}: ${warning}`);
       await journal.step(entry.id, 'converted', job.mp4);
       return;
@@ -259,7 +317,7 @@ export class Pipeline {
     try {
       if (job.kind === 'file' && 'converted' in steps && uploads && !('queued' in steps)) {
         try {
-          await uploads.enqueue(job.mp4);
+          await uploads.enqueue(job.mp4, job.camera);
           trigger?.converted();
           await journal.step(entry.id, 'queued');
         } catch (err) {
@@ -282,10 +340,10 @@ export class Pipeline {
     if (job.kind === 'message') return { text: job.text };
     if ('failed' in steps) {
       return job.detection === undefined
-        ? { text: `MP4 conversion failed: ${path.basename(job.h264)}` }
-        : { text: detectionText(job.detection, 'MP4 conversion failed.') };
+        ? { text: cameraText(job.camera, `MP4 conversion failed: ${path.basename(job.h264)}`) }
+        : { text: cameraText(job.camera, detectionText(job.detection, 'MP4 conversion failed.')) };
     }
-    if ('converted' in steps && job.detection !== undefined) return { text: detectionText(job.detection), video: job.mp4 };
+    if ('converted' in steps && job.detection !== undefined) return { text: cameraText(job.camera, detectionText(job.detection)), video: job.mp4 };
     return undefined;
   }
 
@@ -318,8 +376,15 @@ export class Pipeline {
   }
 }
 
+/** "12 fps", or "variable timing, 2 runs, 11.93 fps on average". */
+function rateText(job: Job & { kind: 'file' }): string {
+  if (!job.timing) return `${job.fps} fps`;
+  return `variable timing, ${job.timing.length} run${job.timing.length === 1 ? '' : 's'}, ${Number(job.fps.toFixed(3))} fps on average`;
+}
+
 function describeJob(id: string, job: Job): string {
   if (job.kind === 'message') return `${id}: ${job.text}`;
   const detection = job.detection === undefined ? '' : `, detection ${job.detection}`;
-  return `${id}: ${job.h264} (${job.fps} fps${job.rotation ? `, rotation ${job.rotation}` : ''}${detection})`;
+  const camera = job.camera === undefined ? '' : `camera ${job.camera}: `;
+  return `${id}: ${camera}${job.h264} (${rateText(job)}${job.rotation ? `, rotation ${job.rotation}` : ''}${detection}) → ${job.mp4}`;
 }

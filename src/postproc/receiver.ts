@@ -26,6 +26,20 @@ const RUNNING = 0;
 const CLOSING = 1;
 const CLOSED = 2;
 
+/**
+ * A valid event as it appears in a log: its known fields only (unknown ones are never repeated),
+ * `timing` shortened to its first runs and count, the whole cut at `max` characters. JSON, so no
+ * control character reaches the log.
+ */
+export function describeEvent(event: ReceivedEvent, max = 600): string {
+  const shown: Record<string, unknown> = { ...event };
+  if (event.kind === 'file' && event.timing && event.timing.length > 4) {
+    shown.timing = [...event.timing.slice(0, 3), `… ${event.timing.length} runs`];
+  }
+  const text = JSON.stringify(shown);
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
 /** A line as it appears in a log: quoted (no control characters reach the log) and cut short. */
 export function logSnippet(text: string, max = 300): string {
   return text.length > max ? `${JSON.stringify(text.slice(0, max))}… (${text.length} characters)` : JSON.stringify(text);
@@ -145,9 +159,7 @@ class Connection {
       logger.warn(`${this.name}: skipped a bad line (${parsed.error}): ${logSnippet(line)}`);
       return;
     }
-    // Re-serialised: valid JSON, one line, no control characters, so it is safe to log as it is.
-    const compact = JSON.stringify(JSON.parse(line));
-    logger.info(`${this.name}: received ${compact.length > 600 ? `${compact.slice(0, 600)}… (${compact.length} characters)` : compact}`);
+    logger.info(`${this.name}: received ${describeEvent(parsed.event)}`);
     let ack: string | undefined;
     try {
       ack = await handle(parsed.event, this.name);

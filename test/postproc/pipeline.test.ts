@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/common/clock.js';
 import type { ReceivedEvent } from '../../src/common/events.js';
 import { Journal } from '../../src/postproc/journal.js';
-import { checkRecording, detectionText, healthText, mp4PathFor, Pipeline, type ConvertFunction, type Job } from '../../src/postproc/pipeline.js';
+import { cameraText, checkRecording, detectionText, healthText, mp4PathFor, Pipeline, prepareCameraFolder, type ConvertFunction, type Job } from '../../src/postproc/pipeline.js';
 import { TelegramNotifier } from '../../src/postproc/telegram.js';
 import { FakeTelegram } from '../helpers/fake-telegram.js';
 import { makeTmp, removeTmp } from '../helpers/env.js';
@@ -42,12 +42,28 @@ describe('pure helpers', () => {
     [{ kind: 'storage', storage: 'error', reason: 'ENOSPC: no space left on device', path: '/r/h264' }, 'Storage error: ENOSPC: no space left on device (/r/h264)'],
     [{ kind: 'storage', storage: 'ok' }, 'Storage OK again'],
     [{ kind: 'detection', detection: true }, 'Detection changed to True'],
+    [{ kind: 'camera', name: 'front', camera: 'down', reason: 'rtsp: connection refused' }, 'front: Camera down: rtsp: connection refused'],
+    [{ kind: 'camera', name: 'back', camera: 'up' }, 'back: Camera up again'],
+    [{ kind: 'storage', name: 'front', storage: 'error', reason: 'ENOSPC' }, 'front: Storage error: ENOSPC'],
+    [{ kind: 'storage', name: 'front', storage: 'ok' }, 'front: Storage OK again'],
+    [{ kind: 'detection', name: 'garage-2', detection: false }, 'garage-2: Detection changed to False'],
   ] as [ReceivedEvent, string][])('healthText %j', (event, text) => {
     expect(healthText(event)).toBe(text);
   });
 
-  it('names the MP4 after the recording, in the mp4 directory', () => {
+  it('names the MP4 after the recording, in the mp4 directory, or in the camera\'s folder there', () => {
     expect(mp4PathFor('/m', '/r/h264/20200624-0845.h264')).toBe('/m/20200624-0845.mp4');
+    expect(mp4PathFor('/m', '/r/front/20200624-0845.h264', 'front')).toBe('/m/front/20200624-0845.mp4');
+    expect(mp4PathFor('/m', '/r/back/20200624-0845.h264', 'back')).toBe('/m/back/20200624-0845.mp4');
+  });
+
+  it.each(['', '..', '.', '../x', 'a/b', '.postproc'])('never leaves the mp4 directory for a camera named %j', (camera) => {
+    expect(() => mp4PathFor('/m', '/r/20200624-0845.h264', camera)).toThrow(/not a camera name/);
+  });
+
+  it('prefixes a named camera\'s messages', () => {
+    expect(cameraText('front', 'Detection changed to True')).toBe('front: Detection changed to True');
+    expect(cameraText(undefined, 'Detection changed to True')).toBe('Detection changed to True');
   });
 });
 
@@ -112,18 +128,19 @@ describe('Pipeline', () => {
   });
 
   /** A converter for tests where the real one does not matter: copies the bytes, or fails as told. */
-  function copyingConverter(failures = 0): { convert: ConvertFunction; calls: { input: string; fps: number; rotation: number }[] } {
-    const calls: { input: string; fps: number; rotation: number }[] = [];
+  type Call = { input: string; output: string; fps: number; rotation: number; timing?: readonly (readonly [number, number])[] };
+  function copyingConverter(failures = 0): { convert: ConvertFunction; calls: Call[] } {
+    const calls: Call[] = [];
     let left = failures;
-    const convert: ConvertFunction = async (input, output, { fps, rotation }) => {
-      calls.push({ input, fps, rotation });
+    const convert: ConvertFunction = async (input, output, { fps, rotation, timing }) => {
+      calls.push({ input, output, fps, rotation, ...(timing ? { timing } : {}) });
       if (left-- > 0) throw Object.assign(new Error('converter exited with code 1'), { output: 'line one\nInvalid data found when processing input\n' });
       fs.copyFileSync(input, output);
     };
     return { convert, calls };
   }
 
-  async function build(options: { convert: ConvertFunction; fps?: number; telegram?: boolean; uploads?: string[] }): Promise<{ pipeline: Pipeline; journal: Journal<Job> }> {
+  async function build(options: { convert: ConvertFunction; fps?: number; telegram?: boolean; uploads?: string[]; enqueued?: [string, string | undefined][] }): Promise<{ pipeline: Pipeline; journal: Journal<Job> }> {
     fs.mkdirSync(path.join(tmp, 'state'), { recursive: true });
     const journal = await Journal.open<Job>({ dir: path.join(tmp, 'state'), logger: log.logger });
     const notifier = options.telegram === false ? undefined : new TelegramNotifier({
@@ -131,11 +148,15 @@ describe('Pipeline', () => {
     });
     notifier?.start();
     const queued = options.uploads;
+    const enqueued = options.enqueued;
     const pipeline = new Pipeline({
       journal, mp4Dir, convert: options.convert, clock: systemClock, logger: log.logger,
       ...(options.fps !== undefined ? { fps: options.fps } : {}),
       ...(notifier ? { notifier } : {}),
-      ...(queued ? { uploads: { enqueue: async (p: string) => void queued.push(p) } } : {}),
+      ...(queued || enqueued ? { uploads: { enqueue: async (p: string, camera?: string) => {
+        queued?.push(p);
+        enqueued?.push([p, camera]);
+      } } } : {}),
     });
     closers.push(async () => {
       await pipeline.close();
@@ -163,7 +184,7 @@ describe('Pipeline', () => {
     expect(call!.fields.caption).toBe('Detection changed to True');
     expect(call!.files.video!.data.toString()).toBe('h264 of 20260101-120000.h264');
     await until(() => journal.unfinished().length === 0, 'the job to finish');
-    expect(calls).toEqual([{ input: h264, fps: 12, rotation: 90 }]);
+    expect(calls).toEqual([{ input: h264, output: expect.stringContaining('20260101-120000.mp4'), fps: 12, rotation: 90 }]);
     expect(uploads).toEqual([path.join(mp4Dir, '20260101-120000.mp4')]);
     expect(journal.has('e1')).toBe(true);
   });
@@ -223,7 +244,7 @@ describe('Pipeline', () => {
     expect(await pipeline.receive({ kind: 'detection', detection: false })).toBeUndefined();
     await fake.waitForDelivered(2);
     await until(() => journal.unfinished().length === 0, 'the jobs to finish');
-    expect(calls).toEqual([{ input: a, fps: 30, rotation: 0 }]);
+    expect(calls).toEqual([{ input: a, output: path.join(mp4Dir, '20260101-120000.mp4'), fps: 30, rotation: 0 }]);
     expect(fake.delivered.map((c) => [c.method, c.fields.caption ?? c.fields.text]).sort()).toEqual([
       ['sendMessage', 'Detection changed to False'], ['sendVideo', 'Detection changed to True'],
     ]);
@@ -293,5 +314,105 @@ describe('Pipeline', () => {
     await pipeline.receive({ kind: 'file', id: 'x', h264, fps: 12 });
     await until(() => journal.unfinished().length === 0, 'the job to finish');
     expect(log.lines.join('')).toContain('clip.mp4 is not uploaded: cannot upload "clip.mp4"');
+  });
+
+  describe('named cameras and frame timing', () => {
+    function cameraRecording(camera: string, name: string): string {
+      fs.mkdirSync(path.join(tmp, camera), { recursive: true });
+      const file = path.join(tmp, camera, name);
+      fs.writeFileSync(file, `h264 of ${camera}/${name}`);
+      return file;
+    }
+
+    it('puts two cameras\' files of the same name in their own folders, queues each with its camera and says which camera', async () => {
+      const front = cameraRecording('front', '20260101-120000.h264');
+      const back = cameraRecording('back', '20260101-120000.h264');
+      const { convert, calls } = copyingConverter();
+      const enqueued: [string, string | undefined][] = [];
+      const { pipeline, journal } = await build({ convert, enqueued });
+      await pipeline.receive({ kind: 'file', id: 'f', name: 'front', h264: front, detection: true, fps: 12 });
+      await pipeline.receive({ kind: 'file', id: 'b', name: 'back', h264: back, detection: true, fps: 12 });
+      await pipeline.receive({ kind: 'camera', id: 'c', name: 'back', camera: 'down', reason: 'no frames for 10 s' });
+      const calls3 = await fake.waitForDelivered(3);
+      await until(() => journal.unfinished().length === 0, 'the jobs to finish');
+      expect(calls.map((c) => c.output)).toEqual([path.join(mp4Dir, 'front', '20260101-120000.mp4'), path.join(mp4Dir, 'back', '20260101-120000.mp4')]);
+      expect(fs.readFileSync(path.join(mp4Dir, 'front', '20260101-120000.mp4'), 'utf8')).toBe('h264 of front/20260101-120000.h264');
+      expect(fs.readFileSync(path.join(mp4Dir, 'back', '20260101-120000.mp4'), 'utf8')).toBe('h264 of back/20260101-120000.h264');
+      expect(enqueued).toEqual([[path.join(mp4Dir, 'front', '20260101-120000.mp4'), 'front'], [path.join(mp4Dir, 'back', '20260101-120000.mp4'), 'back']]);
+      expect(calls3.map((c) => [c.method, c.fields.caption ?? c.fields.text]).sort()).toEqual([
+        ['sendMessage', 'back: Camera down: no frames for 10 s'],
+        ['sendVideo', 'back: Detection changed to True'],
+        ['sendVideo', 'front: Detection changed to True'],
+      ]);
+      expect(log.lines.join('')).toContain(`accepted f: camera front: ${front} (12 fps, detection true) → ${path.join(mp4Dir, 'front', '20260101-120000.mp4')}`);
+    });
+
+    it('a failed conversion of a named camera says which camera', async () => {
+      const h264 = cameraRecording('front', '20260101-1215.h264');
+      const { pipeline, journal } = await build({ convert: copyingConverter(2).convert });
+      await pipeline.receive({ kind: 'file', id: 'x', name: 'front', h264, fps: 12 });
+      const [call] = await fake.waitForDelivered(1);
+      expect(call!.fields.text).toBe('front: MP4 conversion failed: 20260101-1215.h264');
+      await until(() => journal.unfinished().length === 0, 'the job to finish');
+    });
+
+    it('refuses to write through a camera folder that is a symbolic link, and says so', async () => {
+      const outside = path.join(tmp, 'outside');
+      fs.mkdirSync(outside);
+      fs.symlinkSync(outside, path.join(mp4Dir, 'front'));
+      const h264 = cameraRecording('front', '20260101-1230.h264');
+      const { convert, calls } = copyingConverter();
+      const { pipeline, journal } = await build({ convert });
+      await pipeline.receive({ kind: 'file', id: 'x', name: 'front', h264, fps: 12 });
+      const [call] = await fake.waitForDelivered(1);
+      expect(call!.fields.text).toBe('front: MP4 conversion failed: 20260101-1230.h264');
+      await until(() => journal.unfinished().length === 0, 'the job to finish');
+      expect(calls).toEqual([]);
+      expect(fs.readdirSync(outside)).toEqual([]);
+      expect(log.lines.join('')).toContain('is a symbolic link; MP4s are written only into real folders inside mp4_dir');
+    });
+
+    it('prepareCameraFolder makes a missing folder and refuses a file in its place', async () => {
+      expect(await prepareCameraFolder(path.join(mp4Dir, 'new', 'a.mp4'))).toBeUndefined();
+      expect(fs.statSync(path.join(mp4Dir, 'new')).isDirectory()).toBe(true);
+      expect(await prepareCameraFolder(path.join(mp4Dir, 'new', 'b.mp4'))).toBeUndefined();
+      fs.writeFileSync(path.join(mp4Dir, 'file'), 'x');
+      expect(await prepareCameraFolder(path.join(mp4Dir, 'file', 'a.mp4'))).toMatch(/is not a folder$/);
+    });
+
+    it('refuses an invalid camera name that reaches it without the parser', async () => {
+      const h264 = recording('20260101-1245.h264');
+      const { convert, calls } = copyingConverter();
+      const { pipeline, journal } = await build({ convert, telegram: false });
+      expect(await pipeline.receive({ kind: 'file', id: 'x', name: '../up', h264, fps: 12 })).toBe('x');
+      expect(journal.unfinished()).toEqual([]);
+      expect(calls).toEqual([]);
+      expect(log.lines.join('')).toContain('rejected event x: "name": not a camera name: "../up"');
+    });
+
+    it('hands the timing to the converter and keeps it in the journal across a restart; fps defaults to its average', async () => {
+      const h264 = recording('20260101-1300.h264');
+      const timing: [number, number][] = [[150, 66.667], [70, 142.857]];
+      const blocked: ConvertFunction = (_i, _o, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+      const first = await build({ convert: blocked, telegram: false });
+      await first.pipeline.receive({ kind: 'file', id: 't', h264, frames: 220, timing });
+      expect(first.journal.get('t')!.job).toMatchObject({ frames: 220, timing });
+      for (const close of closers.splice(0)) await close();
+
+      const { convert, calls } = copyingConverter();
+      const second = await build({ convert, telegram: false });
+      await until(() => second.journal.unfinished().length === 0, 'the resumed job to finish');
+      expect(calls).toEqual([{ input: h264, output: path.join(mp4Dir, '20260101-1300.mp4'), fps: expect.closeTo(220 / 20.00004, 9), rotation: 0, timing }]);
+      expect(log.lines.join('')).toContain('variable timing, 2 runs, 11 fps on average');
+    });
+
+    it('--convert\'s fps overrides the timing as it overrides the fps', async () => {
+      const h264 = recording('20260101-1315.h264');
+      const { convert, calls } = copyingConverter();
+      const { pipeline, journal } = await build({ convert, fps: 15, telegram: false });
+      await pipeline.receive({ kind: 'file', id: 'o', h264, fps: 11, frames: 220, timing: [[150, 66.667], [70, 142.857]] });
+      await until(() => journal.unfinished().length === 0, 'the job to finish');
+      expect(calls).toEqual([{ input: h264, output: path.join(mp4Dir, '20260101-1315.mp4'), fps: 15, rotation: 0 }]);
+    });
   });
 });

@@ -4,7 +4,7 @@ import winston from 'winston';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/common/cli.js';
 import type { ReceivedEvent } from '../../src/common/events.js';
-import { EventReceiver, logSnippet } from '../../src/postproc/receiver.js';
+import { describeEvent, EventReceiver, logSnippet } from '../../src/postproc/receiver.js';
 import { EventClient } from './event-client.js';
 
 function memoryLogger(): { logger: winston.Logger; lines: string[] } {
@@ -133,5 +133,20 @@ describe('EventReceiver', () => {
   it('quotes what it logs of a line, so no control character reaches the log', () => {
     expect(logSnippet('a\nb')).toBe('"a\\nb"');
     expect(logSnippet('x'.repeat(400), 5)).toBe('"xxxxx"… (400 characters)');
+  });
+
+  it('logs a received event by its known fields only, a long timing shortened', async () => {
+    const { client, log } = await start(async (e) => e.id);
+    const timing = Array.from({ length: 500 }, (_, i) => [i + 1, 66.667]);
+    await client.send({ id: 'big', name: 'front', h264: '/r/a.h264', fps: 12, timing, secret: 'do-not-log', nested: { x: 'y'.repeat(100) } });
+    await client.waitForAck('big');
+    const line = log.lines.find((l) => l.includes('received'))!;
+    expect(line).toContain('received {"id":"big","name":"front","kind":"file","h264":"/r/a.h264","fps":12,"timing":[[1,66.667],[2,66.667],[3,66.667],"… 500 runs"]}');
+    expect(line).not.toContain('do-not-log');
+    expect(line).not.toContain('nested');
+  });
+
+  it('describeEvent cuts a long description', () => {
+    expect(describeEvent({ kind: 'camera', camera: 'down', reason: 'r'.repeat(1000) }, 40)).toBe('{"kind":"camera","camera":"down","reason… (1045 characters)');
   });
 });

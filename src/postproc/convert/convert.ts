@@ -1,12 +1,12 @@
 // Converting a recording from .h264 to .mp4 with MP4Box, ffmpeg or the built-in muxer; the output appears only when complete.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Rotation } from '../../common/events.js';
+import { parseTiming, type Rotation, type TimingRun } from '../../common/events.js';
 import { BuiltinConvertError, convertBuiltin } from './builtin.js';
 import { ConvertError } from './error.js';
 import { patchTrackRotation } from './mp4/matrix.js';
 import { UnconvertibleStreamError } from './samples.js';
-import { frameRate } from './timing.js';
+import { averageFps, frameRate } from './timing.js';
 
 /** The converters `--converter` names (besides auto). */
 export type ConverterName = 'mp4box' | 'builtin' | 'ffmpeg';
@@ -22,6 +22,12 @@ export interface ConvertOptions {
    * 180 when pancake asked it to; pass 0 then, and 90/270 for display rotation.
    */
   rotation: Rotation;
+  /**
+   * The frames' real durations, as runs `[count, durationMs]` in file order (an event's `timing`).
+   * The builtin converter gives each sample its own duration; MP4Box and ffmpeg get the average
+   * frame rate (frames × 1000 / total ms) instead of `fps`.
+   */
+  timing?: readonly TimingRun[];
   /** Aborting stops the conversion (killing the tool) and removes the partial output. */
   signal?: AbortSignal;
   /** Environment (PATH) for MP4Box and ffmpeg; defaults to this process's. */
@@ -35,6 +41,13 @@ export interface ConvertResult {
   frames?: number;
   /** Things worth logging: frames skipped before the first IDR, an incomplete last frame dropped. */
   warnings: string[];
+}
+
+/** The frame rate MP4Box and ffmpeg are given: the timing's average when there is one (and it is a rate), else `fps`. */
+export function toolFps(options: Pick<ConvertOptions, 'fps' | 'timing'>): number {
+  if (!options.timing) return options.fps;
+  const average = averageFps(options.timing);
+  return Number.isFinite(average) && average > 0 && average <= 1000 ? average : options.fps;
 }
 
 let temporaryCount = 0;
@@ -73,6 +86,10 @@ export async function convertFile(converter: ConverterName, input: string, outpu
   } catch {
     throw new ConvertError(`invalid frame rate: ${options.fps}`, `fps must be a number in (0, 1000]: ${options.fps}`);
   }
+  if (options.timing !== undefined) {
+    const checked = parseTiming(options.timing, undefined);
+    if ('error' in checked) throw new ConvertError(`invalid frame timing: ${checked.error}`, `timing: ${checked.error}`);
+  }
   try {
     if (!(await fsp.stat(input)).isFile()) throw new ConvertError(`not a regular file: ${input}`, `input: ${input}`);
   } catch (err) {
@@ -90,13 +107,18 @@ export async function convertFile(converter: ConverterName, input: string, outpu
       result.warnings = report.warnings;
     } else {
       // Loaded only when needed: child_process adds memory the built-in converter has no use for.
-      const { commandLine, ffmpegArgv, mp4boxArgv, runTool } = await import('./tools.js');
+      const { commandLine, ffmpegArgv, formatFps, mp4boxArgv, runTool } = await import('./tools.js');
+      const fps = toolFps(options);
+      if (options.timing && new Set(options.timing.map(([, d]) => d)).size > 1) {
+        result.warnings.push(`${EXECUTABLE[converter]} gives every frame the same duration: the variable frame timing became its average, ` +
+          `${formatFps(fps)} fps (the builtin converter keeps each frame's own duration)`);
+      }
       let args: string[];
       if (converter === 'mp4box') {
         toolDir = await fsp.mkdtemp(path.join(path.dirname(output), '.mp4box-'));
-        args = mp4boxArgv(input, tmp, options.fps, toolDir);
+        args = mp4boxArgv(input, tmp, fps, toolDir);
       } else {
-        args = ffmpegArgv(input, tmp, options.fps);
+        args = ffmpegArgv(input, tmp, fps);
       }
       await runTool(EXECUTABLE[converter], args, { signal, env: options.env });
       signal?.throwIfAborted();

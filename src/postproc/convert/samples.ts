@@ -6,6 +6,7 @@ import { PocCalculator } from '../../common/h264/poc.js';
 import { parsePps, type PpsInfo } from '../../common/h264/pps.js';
 import { parseSliceHeader, type SliceHeader } from '../../common/h264/slice.js';
 import { parseSps, type SpsInfo } from '../../common/h264/sps.js';
+import { SampleRole } from './timing.js';
 
 /** Bytes of the length field before every NAL unit in a sample (avcC lengthSizeMinusOne = 3). */
 export const NAL_LENGTH_BYTES = 4;
@@ -47,6 +48,8 @@ export interface SampleTable {
   delayFrames: number;
   /** Bytes of all samples together: the mdat payload. */
   mdatBytes: number;
+  /** What each access unit seen became ({@link SampleRole}), in stream order: the map from frames to samples. */
+  roles: Uint8Array;
   /** Access units seen, and how many of them became samples (or second fields of one). */
   accessUnits: number;
   keptAccessUnits: number;
@@ -121,12 +124,12 @@ export class SampleTableBuilder {
 
   /** Whether access unit number `index` (0-based, in stream order) goes into the MP4. */
   keeps(index: number): boolean {
-    return this.kept.get(index) === 1;
+    return this.kept.get(index) !== SampleRole.NONE;
   }
 
   add(au: AccessUnit): void {
     const index = this.kept.length;
-    this.kept.push(0);
+    this.kept.push(SampleRole.NONE);
     const slices: SliceHeader[] = [];
     let bytes = 0;
     let error: string | undefined;
@@ -158,7 +161,7 @@ export class SampleTableBuilder {
       this.first = { sps, spsNal: this.spsRaw.get(sps.spsId)!, ppsNal: this.ppsRaw.get(pps.ppsId)! };
     }
     const order = this.poc.compute(head, sps);
-    this.kept.set(index, 1);
+    this.kept.set(index, SampleRole.STARTS);
     this.keptCount++;
     this.mdatBytes += bytes;
 
@@ -169,6 +172,7 @@ export class SampleTableBuilder {
       const last = this.sizes.length - 1;
       this.sizes.set(last, this.sizes.get(last) + bytes);
       this.pocs.set(last, Math.min(this.pocs.get(last), order.poc));
+      this.kept.set(index, SampleRole.JOINS);
       this.pendingField = undefined;
       return;
     }
@@ -198,7 +202,7 @@ export class SampleTableBuilder {
     const { compositionFrames, delayFrames } = presentationOrder(this.pocs.view(), this.periodStarts.view());
     return {
       ...this.first, sizes: this.sizes.view(), syncSamples: this.sync.view(), compositionFrames, delayFrames,
-      mdatBytes: this.mdatBytes, accessUnits: this.kept.length, keptAccessUnits: this.keptCount, warnings,
+      mdatBytes: this.mdatBytes, roles: this.kept.view(), accessUnits: this.kept.length, keptAccessUnits: this.keptCount, warnings,
     };
   }
 

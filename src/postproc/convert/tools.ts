@@ -19,14 +19,16 @@ export function mp4boxArgv(input: string, output: string, fps: number, tmpDir: s
 
 /**
  * ffmpeg's argv: raw H.264 at the given frame rate, copied into MP4 with the moov moved to the
- * front. Rotation is not passed as `-metadata:s:v:0 rotate=`: ffmpeg 5.x writes that tag as a
+ * front. `-r` as an input option is what makes ffmpeg time the frames at that rate: with
+ * `-framerate` alone, ffmpeg 5.1 keeps the rate of the SPS's VUI timing when the stream has one
+ * (the test card, x264, most IP cameras) and the fps given makes no difference. Rotation is not passed as `-metadata:s:v:0 rotate=`: ffmpeg 5.x writes that tag as a
  * counter-clockwise matrix while older versions meant clockwise, so the caller writes the matrix
  * itself afterwards, identically for every converter.
  */
 export function ffmpegArgv(input: string, output: string, fps: number): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-    '-framerate', formatFps(fps), '-f', 'h264', '-i', input,
+    '-framerate', formatFps(fps), '-r', formatFps(fps), '-f', 'h264', '-i', input,
     '-map', '0:v:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', output,
   ];
 }

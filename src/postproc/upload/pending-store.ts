@@ -1,6 +1,38 @@
 // Durable pending uploads of one destination: one small marker file per pending recording.
 import fs from 'node:fs';
 import path from 'node:path';
+import { cameraNameError } from '../../common/camera-name.js';
+
+// A named camera's file is pending under `camera@fileName`: "@" is in neither a camera name nor a
+// recording's name, so the key splits back unambiguously, and a marker written before cameras had
+// names (a bare file name) still reads as a file without a camera.
+const CAMERA_SEPARATOR = '@';
+
+/** The key a pending file is stored under: its base name, or `camera@name` for a named camera's file. */
+export function pendingKey(fileName: string, camera?: string): string {
+  if (camera === undefined) return fileName;
+  const error = cameraNameError(camera);
+  if (error !== undefined) throw new Error(`upload of ${fileName}: ${error}`);
+  return `${camera}${CAMERA_SEPARATOR}${fileName}`;
+}
+
+/** The file name and camera of a key from {@link pendingKey}; undefined when the key is not one (a stray file). */
+export function parsePendingKey(key: string): { fileName: string; camera?: string } | undefined {
+  const at = key.indexOf(CAMERA_SEPARATOR);
+  if (at === -1) return { fileName: key };
+  const camera = key.slice(0, at);
+  const fileName = key.slice(at + 1);
+  if (cameraNameError(camera) !== undefined || fileName === '' || fileName.includes(CAMERA_SEPARATOR)) return undefined;
+  return { fileName, camera };
+}
+
+/** Oldest first: by file name (names are timestamps), then by camera, so every camera's files take turns by age. */
+export function comparePendingKeys(a: string, b: string): number {
+  const fa = a.slice(a.indexOf(CAMERA_SEPARATOR) + 1);
+  const fb = b.slice(b.indexOf(CAMERA_SEPARATOR) + 1);
+  if (fa !== fb) return fa < fb ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 // A marker per file (rather than one list rewritten on every change) makes adding and finishing
 // one file a single atomic create or unlink, needs no compaction, and a crash can at worst leave
@@ -15,7 +47,8 @@ interface Marker {
 }
 
 /**
- * The pending files of one destination, on disk in `dir`, oldest name first. Only the oldest
+ * The pending files of one destination, on disk in `dir`, oldest name first; each is known by its
+ * key ({@link pendingKey}: the base name, with the camera's name for a named camera). Only the oldest
  * `maxInMemory` names are held in memory; the rest are read back from disk as those are done, so
  * a long outage costs disk markers, not memory, and nothing is dropped.
  */
@@ -54,7 +87,7 @@ export class PendingStore {
   }
 
   /**
-   * Records `fileName` (a base name) as pending, durably: written, fsync'd, renamed into place and
+   * Records `fileName` (a key from {@link pendingKey}) as pending, durably: written, fsync'd, renamed into place and
    * the folder fsync'd before this resolves. Adding a file already pending changes nothing.
    */
   async add(fileName: string, localPath: string): Promise<void> {
@@ -104,9 +137,9 @@ export class PendingStore {
   private remember(fileName: string): void {
     if (this.window.includes(fileName)) return;
     const full = this.window.length >= this.maxInMemory;
-    if (full && fileName > this.window[this.window.length - 1]!) return;
+    if (full && comparePendingKeys(fileName, this.window[this.window.length - 1]!) > 0) return;
     this.window.push(fileName);
-    this.window.sort();
+    this.window.sort(comparePendingKeys);
     if (full) this.window.pop();
   }
 

@@ -14,7 +14,7 @@ import {
   type RemoteSession,
 } from './destination.js';
 import { CertificateError, FtpConnector } from './ftp.js';
-import { PendingStore } from './pending-store.js';
+import { parsePendingKey, pendingKey, PendingStore } from './pending-store.js';
 import { HostKeyError, SftpConnector } from './sftp.js';
 
 /** Something the user should hear about (postproc sends it over Telegram). */
@@ -51,8 +51,10 @@ export interface UploadQueueOptions {
 const STATE_SUBDIR = 'uploads';
 
 /**
- * Uploads each enqueued recording to every destination, into `remoteDir/YYYY/MM/DD`. Each
- * destination has its own worker, so a slow or unreachable one never holds back the others.
+ * Uploads each enqueued recording to every destination, into `remoteDir/YYYY/MM/DD`, or
+ * `remoteDir/<camera>/YYYY/MM/DD` for a named camera's file (the camera is kept with the pending
+ * file, so it survives a restart). Each destination has its own worker, so a slow or unreachable
+ * one never holds back the others.
  */
 export class UploadQueue {
   private readonly workers: DestinationWorker[];
@@ -96,16 +98,18 @@ export class UploadQueue {
   }
 
   /**
-   * Adds a recording for every destination. Resolves once that is on disk (fsync'd), so a crash
-   * afterwards cannot lose it. Rejects a path that is not absolute or a name without a date.
+   * Adds a recording for every destination, in `camera`'s folder when given. Resolves once that is
+   * on disk (fsync'd), so a crash afterwards cannot lose it. Rejects a path that is not absolute, a
+   * name without a date, or an invalid camera name.
    */
-  async enqueue(mp4Path: string): Promise<void> {
+  async enqueue(mp4Path: string, camera?: string): Promise<void> {
     if (this.state !== 'running') throw new Error(`UploadQueue.enqueue: queue is ${this.state}`);
     if (!path.isAbsolute(mp4Path)) throw new Error(`upload: not an absolute path: ${mp4Path}`);
     const fileName = path.basename(mp4Path);
     assertUploadName(fileName);
-    await Promise.all(this.workers.map((w) => w.store.add(fileName, mp4Path)));
-    this.options.logger.debug(`queued ${fileName} for upload to ${this.workers.length} destination(s)`);
+    const key = pendingKey(fileName, camera);
+    await Promise.all(this.workers.map((w) => w.store.add(key, mp4Path)));
+    this.options.logger.debug(`queued ${shown(fileName, camera)} for upload to ${this.workers.length} destination(s)`);
   }
 
   /**
@@ -204,36 +208,39 @@ class DestinationWorker {
     try {
       for (;;) {
         if (this.closed) return;
-        const fileName = await this.store.next();
-        if (fileName === undefined) break;
-        const localPath = await this.store.localPath(fileName).catch((err: Error) => {
+        const key = await this.store.next();
+        if (key === undefined) break;
+        const parsed = parsePendingKey(key);
+        const localPath = parsed === undefined ? undefined : await this.store.localPath(key).catch((err: Error) => {
           // Only a disk fault can corrupt a marker; skipping it keeps the others moving.
-          logger.error(`${this.name}: unreadable pending entry for ${fileName} dropped: ${err.message}`);
+          logger.error(`${this.name}: unreadable pending entry for ${key} dropped: ${err.message}`);
           return undefined;
         });
-        if (localPath === undefined) {
-          await this.store.remove(fileName);
+        if (parsed === undefined || localPath === undefined) {
+          if (parsed === undefined) logger.error(`${this.name}: pending entry ${JSON.stringify(key)} is no file name and camera; dropped`);
+          await this.store.remove(key);
           continue;
         }
+        const { fileName, camera } = parsed;
         const stat = await fs.promises.stat(localPath).catch((err: NodeJS.ErrnoException) => {
           if (err.code === 'ENOENT') return undefined;
           throw err;
         });
-        const dayDir = remoteDayDir(this.spec.remoteDir, fileName);
+        const dayDir = remoteDayDir(this.spec.remoteDir, fileName, camera);
         if (!stat?.isFile()) {
           // Deleted by the cleanup cron job before it could be uploaded: nothing left to send.
           logger.warn(`${this.name}: ${localPath} no longer exists; dropped from the upload queue`);
           await this.session?.discardTemp(dayDir, fileName);
-          await this.store.remove(fileName);
+          await this.store.remove(key);
           continue;
         }
         this.session ??= await this.connector.connect();
         if (this.closed) return;
         const started = this.options.clock.monotonic();
         await this.session.upload(localPath, dayDir, fileName, stat.mtimeMs);
-        await this.store.remove(fileName);
+        await this.store.remove(key);
         const seconds = (this.options.clock.monotonic() - started) / 1000;
-        logger.info(`${this.name}: uploaded ${fileName} (${(stat.size / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s)`);
+        logger.info(`${this.name}: uploaded ${shown(fileName, camera)} (${(stat.size / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s)`);
       }
       this.succeeded();
     } catch (err) {
@@ -291,4 +298,9 @@ class DestinationWorker {
       this.options.logger.error(`upload problem callback failed: ${(err as Error).message}`);
     }
   }
+}
+
+/** A pending file as logs show it: `front/20260101-1200.mp4` for a named camera's file. */
+function shown(fileName: string, camera: string | undefined): string {
+  return camera === undefined ? fileName : `${camera}/${fileName}`;
 }

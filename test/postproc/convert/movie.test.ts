@@ -71,6 +71,18 @@ describe('moov', () => {
     expect([elst.readUInt32BE(4), elst.readUInt32BE(8), elst.readUInt32BE(12), elst.readUInt16BE(16)]).toEqual([1, 15000, 3000, 1]);
   });
 
+  it('one stts entry for equal durations; run-length stts and the summed duration for per-sample durations', () => {
+    const plain = find(moovBox(track({}), 100), 'trak/mdia/minf/stbl/stts')!;
+    expect([...Array(3)].map((_, i) => plain.readUInt32BE(4 + i * 4))).toEqual([1, 3, 3000]);
+    const sizes = Uint32Array.from([5, 5, 5, 5, 5]);
+    const moov = moovBox(track({ sizes, sampleDelta: 0, sampleDeltas: Uint32Array.from([6000, 6000, 12857, 12857, 6000]) }), 100);
+    const stts = find(moov, 'trak/mdia/minf/stbl/stts')!;
+    expect([...Array(7)].map((_, i) => stts.readUInt32BE(4 + i * 4))).toEqual([3, 2, 6000, 2, 12857, 1, 6000]);
+    // mvhd version 0: creation, modification, timescale, duration.
+    expect(find(moov, 'mvhd')!.readUInt32BE(16)).toBe(43714);
+    expect(find(moov, 'trak/mdia/mdhd')!.readUInt32BE(16)).toBe(43714);
+  });
+
   it('mdat has a 64-bit size when its payload reaches 4 GiB', () => {
     expect(mdatHeader(1000)).toEqual(Buffer.from('000003f06d646174', 'hex'));
     const big = mdatHeader(5e9);

@@ -76,8 +76,8 @@ describe('argv builders', () => {
   });
 
   it.each([
-    ['in.h264', 'out.mp4', 30, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-framerate', '30', '-f', 'h264', '-i', 'in.h264', '-map', '0:v:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', 'out.mp4']],
-    ['/x/a b.h264', '/y/.o.tmp.mp4', 12.5, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-framerate', '12.5', '-f', 'h264', '-i', '/x/a b.h264', '-map', '0:v:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', '/y/.o.tmp.mp4']],
+    ['in.h264', 'out.mp4', 30, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-framerate', '30', '-r', '30', '-f', 'h264', '-i', 'in.h264', '-map', '0:v:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', 'out.mp4']],
+    ['/x/a b.h264', '/y/.o.tmp.mp4', 12.5, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-framerate', '12.5', '-r', '12.5', '-f', 'h264', '-i', '/x/a b.h264', '-map', '0:v:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', '/y/.o.tmp.mp4']],
   ])('ffmpegArgv(%s, %s, %s)', (input, output, fps, argv) => {
     expect(ffmpegArgv(input, output, fps)).toEqual(argv);
   });
@@ -101,6 +101,15 @@ describe('ffmpeg converter', () => {
     await convertFile('builtin', f.file, ours, { fps: 12, rotation: 90 });
     expect(frameMd5s(output)).toEqual(frameMd5s(ours));
     expect(listDir(tmp)).toEqual(['card.mp4', 'ours.mp4']);
+  });
+
+  it('times the frames at the fps given even when the stream\'s SPS says another rate (the test card\'s VUI says 12)', async () => {
+    const output = path.join(tmp, 'card.mp4');
+    await convertFile('ffmpeg', byName('testcard.h264').file, output, { fps: 10, rotation: 0 });
+    const facts = streamFacts(output);
+    expect(facts.rFrameRate).toBe('10/1');
+    // ffmpeg's copy shortens the last frame a little; the rate is what matters (12 fps would be 24 s).
+    expect(Math.abs(facts.duration - 28.8)).toBeLessThan(0.1);
   });
 
   it('a failure is a ConvertError with the command line, exit code and ffmpeg\'s last stderr lines; nothing is left', async () => {

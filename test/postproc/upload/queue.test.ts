@@ -215,6 +215,35 @@ describe('UploadQueue', () => {
     expect(remoteTree(s.root)).toEqual(['bak/cam1/2020/06/24/20200624-0900.mp4', 'bak/cam1/2020/06/24/20200624-0915.mp4']);
   });
 
+  it('puts a named camera\'s files in remote_dir/<camera>/YYYY/MM/DD, the same name of two cameras apart, across a restart', async () => {
+    const [s, f] = await Promise.all([sshd(), ftpd()]);
+    shareSshDir([s!]);
+    fs.mkdirSync(path.join(local, 'front'));
+    fs.mkdirSync(path.join(local, 'back'));
+    const front = writeRecording(path.join(local, 'front'), '20200624-0900.mp4', 2000);
+    const back = writeRecording(path.join(local, 'back'), '20200624-0900.mp4', 3000);
+    const plain = writeRecording(local, '20200624-0915.mp4', 1000);
+    await s!.down();
+    const first = queue([scp(s!), ftp(f!)]);
+    await first.q.start();
+    await first.q.enqueue(front, 'front');
+    await first.q.enqueue(back, 'back');
+    await first.q.enqueue(plain);
+    await expect(first.q.enqueue(plain, '../x')).rejects.toThrow(/not a camera name/);
+    await first.q.close();
+
+    await s!.up();
+    const second = queue([scp(s!), ftp(f!)]);
+    await second.q.start();
+    await waitFor('uploads after restart', allDone(second.q));
+    for (const [root, dir] of [[s!.root, 'bak/cam1'], [f!.root, 'bakery/cam2']] as const) {
+      expect(remoteTree(root)).toEqual([`${dir}/2020/06/24/20200624-0915.mp4`, `${dir}/back/2020/06/24/20200624-0900.mp4`, `${dir}/front/2020/06/24/20200624-0900.mp4`]);
+      expect(sameBytes(front, path.join(root, dir, 'front/2020/06/24/20200624-0900.mp4'))).toBe(true);
+      expect(sameBytes(back, path.join(root, dir, 'back/2020/06/24/20200624-0900.mp4'))).toBe(true);
+    }
+    expect(second.log.text()).toContain('uploaded front/20200624-0900.mp4');
+  });
+
   it('close() aborts an upload in progress; the file stays pending and is completed by the next run', async () => {
     const s = await sshd();
     shareSshDir([s]);

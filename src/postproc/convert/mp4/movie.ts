@@ -16,6 +16,8 @@ export interface VideoTrack {
   /** Media timescale (ticks per second) and the duration of every sample in ticks. */
   timescale: number;
   sampleDelta: number;
+  /** Each sample's own duration in ticks, in decoding order (variable frame rate); replaces `sampleDelta` when present. */
+  sampleDeltas?: Uint32Array;
   /** Sample sizes in bytes, in decoding order (length = sample count). */
   sizes: Uint32Array;
   /** 1-based numbers of the sync (IDR) samples. */
@@ -70,7 +72,28 @@ export function avcDecoderConfiguration(sps: Uint8Array, pps: Uint8Array, chroma
 
 /** The total duration in ticks. */
 export function trackDuration(t: VideoTrack): number {
-  return t.sizes.length * t.sampleDelta;
+  if (!t.sampleDeltas) return t.sizes.length * t.sampleDelta;
+  let sum = 0;
+  for (const d of t.sampleDeltas) sum += d;
+  return sum;
+}
+
+/** stts: (count, delta) runs of equal sample durations. */
+function timeToSample(t: VideoTrack): Buffer {
+  const n = t.sizes.length;
+  const deltas = t.sampleDeltas;
+  if (!deltas) return fullBox('stts', 0, 0, new Fields(12).u32(1).u32(n).u32(t.sampleDelta).done());
+  const runs = new Fields(4 + n * 8).u32(0);
+  let entries = 0;
+  for (let i = 1, runStart = 0; i <= n; i++) {
+    if (i < n && deltas[i] === deltas[runStart]) continue;
+    runs.u32(i - runStart).u32(deltas[runStart]!);
+    entries++;
+    runStart = i;
+  }
+  const body = runs.done();
+  body.writeUInt32BE(entries, 0);
+  return fullBox('stts', 0, 0, body);
 }
 
 /**
@@ -162,9 +185,7 @@ function sampleTable(t: VideoTrack, firstSampleOffset: number): Buffer {
   const pasp = t.sar && (t.sar.h !== t.sar.v) ? [box('pasp', new Fields(8).u32(t.sar.h).u32(t.sar.v).done())] : [];
   const stsd = fullBox('stsd', 0, 0, new Fields(4).u32(1).done(), box('avc1', entry, box('avcC', t.avcC), ...pasp));
 
-  const stts = fullBox('stts', 0, 0, new Fields(12).u32(1).u32(n).u32(t.sampleDelta).done());
-
-  const boxes = [stsd, stts];
+  const boxes = [stsd, timeToSample(t)];
   if (t.compositionOffsets) {
     // Run-length coded: B-frame streams alternate, so this is about one entry per sample.
     const offs = t.compositionOffsets;
