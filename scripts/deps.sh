@@ -2,7 +2,7 @@
 # Installs the Debian packages pancake needs (and, with --test, what its tests need), only when missing.
 #
 #   bash scripts/deps.sh          # to run: ffmpeg (ffprobe, detection frames, JPEG live view), the camera tools on a Pi
-#   bash scripts/deps.sh --test   # to test: also chromium, OpenSSH server+client, an FTP server, systemd's tools, fonts
+#   bash scripts/deps.sh --test   # to test: also chromium, OpenSSH server+client, an FTP server, an RTSP camera (GStreamer), systemd's tools, fonts
 #
 # Idempotent: installed packages are left alone and apt-get is not run at all when nothing is missing.
 # Uses sudo when not root. Only Debian's archive (apt) is used; nothing is downloaded from elsewhere.
@@ -20,6 +20,11 @@ done
 packages=(ffmpeg)
 if [ "$want_test" = 1 ]; then
   packages+=(chromium openssh-server openssh-client python3-pyftpdlib python3-openssl systemd fonts-dejavu-core procps openssl)
+  # The test RTSP camera (test/helpers/rtsp_server.py): GStreamer's rtsp-server from /usr/bin/python3;
+  # base: videotestsrc, audiotestsrc (and the GstVideo/GstRtsp bindings); good: RTP payloaders, jpegenc;
+  # bad: x265enc, voaacenc; ugly: x264enc.
+  packages+=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
 fi
 
 have_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }

@@ -135,7 +135,7 @@
       const hasDetection = msg.detection !== null && msg.detection !== undefined;
       document.getElementById('detection-item').hidden = !hasDetection;
       if (hasDetection) setPill('detection', msg.detection ? 'yes' : 'no', msg.detection ? 'warn' : '');
-      if (msg.camera === 'down') message.textContent = 'Camera down — pancake is restarting it';
+      if (msg.camera === 'down') message.textContent = `Camera down${msg.reason ? `: ${msg.reason}` : ''} — pancake is restarting it`;
     }
   }
 

@@ -5,11 +5,19 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { exitOverride, parseInteger, parseNumber, requireDirectory, UsageError } from '../common/cli.js';
 import type { Rotation } from '../common/events.js';
+import { cameraNameError } from '../common/camera-name.js';
+import { resolveSecret } from '../common/secret.js';
+import { maskUrl, parseCameraUrl, type CameraUrl, type RtspTransport } from './camera/rtsp.js';
 import { PROJECT_ROOT, VERSION } from '../common/paths.js';
 import { VALID_SEGMENT_MINUTES } from './record/naming.js';
 
-/** Where frames come from. Network cameras (rtsp://, http:// MJPEG, v4l2) will be further kinds. */
-export type CameraChoice = { kind: 'auto' } | { kind: 'test' } | { kind: 'file'; path: string };
+/** Where frames come from. */
+export type CameraChoice =
+  | { kind: 'auto' }
+  | { kind: 'test' }
+  | { kind: 'file'; path: string }
+  /** A network camera; `url.url` holds the password (never log it), `url.masked` hides it. */
+  | { kind: 'rtsp'; url: CameraUrl; transport: RtspTransport };
 
 /** --detect: what detect() is given, how often, and from which file. */
 export interface DetectConfig {
@@ -26,6 +34,10 @@ export interface DetectConfig {
 /** Everything pancake was asked to do, validated. */
 export interface PancakeConfig {
   camera: CameraChoice;
+  /** --camera-timeout: a camera that sends no frame for this long is restarted (ms). */
+  cameraTimeoutMs: number;
+  /** --name: the camera's name in events, the page title and the log. */
+  name?: string;
   encoder: 'auto' | 'hardware' | 'software';
   width: number;
   height: number;
@@ -61,8 +73,12 @@ export function buildCommand(): Command {
   return exitOverride(new Command('pancake'))
     .description('Raspberry Pi CCTV: a live view in the browser, continuous and detection recording in H.264, and events to postproc.')
     .version(VERSION)
-    .option('--camera <source>', 'auto (rpicam-vid, else libcamera-vid), test (built-in test card), or file:PATH (an H.264 file looped at --fps)', 'auto')
+    .option('--camera <source>', 'auto (rpicam-vid, else libcamera-vid), test (built-in test card), file:PATH (an H.264 file looped at --fps), or an IP camera: rtsp://[user[:password]@]host[:port]/path (also rtsps://; env:NAME or file:PATH holding the URL)', 'auto')
+    .option('--camera-password <env:NAME|file:PATH>', 'the network camera\'s password, kept off the command line (the URL then names only the user)')
+    .addOption(new Option('--rtsp-transport <tcp|udp>', 'how an RTSP camera sends its video').choices(['tcp', 'udp']))
     .addOption(new Option('--encoder <kind>', 'H.264 encoder: hardware (Pi Zero 2 W to Pi 4), software (libav/libx264, the Pi 5 has no encoder block); auto picks by board').choices(['auto', 'hardware', 'software']).default('auto'))
+    .option('--camera-timeout <seconds>', 'restart a camera that sends no frame for this long (default: 10 for network cameras, 5 otherwise)')
+    .option('--name <name>', 'this camera\'s name (letters, digits, - and _): in every event, the page title and the log; postproc files its recordings under it')
     .option('--port <8000>', 'webserver port hosting the camera live view', '8000')
     .option('--host <address>', 'address the webserver listens on (default: all interfaces; 127.0.0.1 for this machine only)')
     .option('--resolution <320 240...>', 'resolution of camera live view', ['320', '240'])
@@ -74,7 +90,7 @@ export function buildCommand(): Command {
     .option('--max-stream-fps <10>', 'max streaming framerate of the JPEG live view (the H.264 view shows every frame)', '10')
     .option('--record-continuous <h264_dir>', 'record video into h264_dir, 15 minutes apiece (see --segment-minutes)')
     .option('--segment-minutes <15>', `length of continuous recordings; splits at marks of the hour (${VALID_SEGMENT_MINUTES.join(', ')})`, '15')
-    .option('--record-detection <{edge,all} h264_dir...>', 'on detection, record video into h264_dir: edge = a 4-6 s clip around each change, all = while detection lasts')
+    .option('--record-detection <{edge,all} h264_dir...>', 'on detection, record video into h264_dir: edge = a 6-7 s clip around each change (at least 3 s before it), all = while detection lasts')
     .option('--record-resize <w h...>', 'size of the recorded stream (the camera encodes one stream; the live view and detection scale from it)')
     .addOption(new Option('--detect <{no-image,image}>', 'detect() or detect(frame)? (from customize.ts, see --customize)').choices(['no-image', 'image']))
     .option('--detect-resize <w h...>', 'resize image for detection (default: --resolution)')
@@ -90,6 +106,7 @@ export function buildCommand(): Command {
 Examples:
   pancake --camera test --record-continuous h264
   pancake --vflip --hflip --resolution 1280 720 --fps 30 --record-continuous h264 --emit ppp
+  CAMERA_PASSWORD=… pancake --name front --camera rtsp://viewer@192.168.1.31:554/stream1 --camera-password env:CAMERA_PASSWORD --record-continuous h264 --emit ppp
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 2 no camera tool found, 3 bad command line.`);
 }
@@ -119,6 +136,56 @@ function detectionRecording(value: unknown): PancakeConfig['recordDetection'] {
   return { mode, dir: requireDirectory(dir, '--record-detection') };
 }
 
+const URL_SCHEME = /^rtsps?:\/\//i;
+
+/**
+ * --camera: auto, test, file:PATH (an H.264 file, or a file whose first line is a camera URL),
+ * env:NAME (a variable holding the URL), or rtsp(s)://… itself.
+ */
+function cameraChoice(value: string, passwordArg: string | undefined, transport: RtspTransport | undefined, env: NodeJS.ProcessEnv): CameraChoice {
+  let text = value;
+  if (value.startsWith('env:')) {
+    const name = value.slice(4);
+    text = env[name] ?? '';
+    if (!name || text === '') throw new UsageError(`--camera: environment variable ${name || '(empty name)'} is not set`);
+    if (!URL_SCHEME.test(text)) throw new UsageError(`--camera: environment variable ${name} does not hold an rtsp:// or rtsps:// URL`);
+  } else if (value.startsWith('file:')) {
+    const file = value.slice(5);
+    if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`--camera: no such file: ${file}`);
+    const head = readHead(file);
+    if (!URL_SCHEME.test(head)) {
+      if (passwordArg !== undefined || transport !== undefined) throw new UsageError(`--${passwordArg !== undefined ? 'camera-password' : 'rtsp-transport'} is set. Please also set --camera rtsp://…`);
+      return { kind: 'file', path: path.resolve(file) };
+    }
+    text = head.split(/\r?\n/, 1)[0]!.trim();
+  }
+  if (URL_SCHEME.test(text)) {
+    let password: string | undefined;
+    if (passwordArg !== undefined) {
+      if (!passwordArg.startsWith('env:') && !passwordArg.startsWith('file:')) {
+        throw new UsageError('--camera-password: give env:NAME or file:PATH, so the password is not on the command line');
+      }
+      password = resolveSecret(passwordArg, '--camera-password');
+    }
+    return { kind: 'rtsp', url: parseCameraUrl(text, { password }), transport: transport ?? 'tcp' };
+  }
+  if (passwordArg !== undefined) throw new UsageError('--camera-password is set. Please also set --camera rtsp://…');
+  if (transport !== undefined) throw new UsageError('--rtsp-transport is set. Please also set --camera rtsp://…');
+  if (value === 'auto' || value === 'test') return { kind: value };
+  throw new UsageError(`--camera: unknown source: ${maskUrl(value)} (auto, test, file:PATH, rtsp://… or rtsps://…)`);
+}
+
+/** The first bytes of a file, as text: enough to tell a URL file from a video. */
+function readHead(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    return buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('latin1');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Parses and validates argv (without node and script); throws UsageError (exit 3) naming the flag. */
 export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): PancakeConfig {
   const command = buildCommand();
@@ -138,14 +205,18 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     if (o[key] !== undefined) throw new UsageError(`${flag}: not available in this version yet`);
   }
 
-  const cameraArg = String(o.camera);
-  let camera: CameraChoice;
-  if (cameraArg === 'auto' || cameraArg === 'test') camera = { kind: cameraArg };
-  else if (cameraArg.startsWith('file:')) {
-    const file = cameraArg.slice(5);
-    if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`--camera: no such file: ${file}`);
-    camera = { kind: 'file', path: path.resolve(file) };
-  } else throw new UsageError(`--camera: unknown source: ${cameraArg} (auto, test or file:PATH)`);
+  const camera = cameraChoice(String(o.camera), o.cameraPassword as string | undefined, o.rtspTransport as RtspTransport | undefined, env);
+
+  let name: string | undefined;
+  if (o.name !== undefined) {
+    name = String(o.name);
+    const problem = cameraNameError(name);
+    if (problem) throw new UsageError(`--name: ${problem}`);
+  }
+  const network = camera.kind === 'rtsp';
+  const cameraTimeoutMs = o.cameraTimeout === undefined
+    ? (network ? 10_000 : 5000)
+    : Math.round(parseNumber(String(o.cameraTimeout), '--camera-timeout', { exclusiveMin: 0 }) * 1000);
 
   const [width, height] = pair(o.resolution, '--resolution', ['width', 'height'], 16, 4096);
   const fps = parseInteger(String(o.fps), '--fps', { min: 1, max: 120 });
@@ -180,7 +251,7 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   );
 
   return {
-    camera,
+    camera, cameraTimeoutMs, name,
     encoder: o.encoder as PancakeConfig['encoder'],
     width, height, fps,
     vflip: Boolean(o.vflip), hflip: Boolean(o.hflip),

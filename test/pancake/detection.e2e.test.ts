@@ -37,7 +37,7 @@ describe('pancake --detect with the fake camera', () => {
     return { dir, control, set: (s) => (fs.writeFileSync(control, s), Date.now()) };
   }
 
-  it('edge: one 4–6 s clip per edge, named after its first frame, starting at an IDR and decoding cleanly', async () => {
+  it('edge: one 6–7 s clip per edge, named after its first frame, starting at an IDR and decoding cleanly', async () => {
     const { dir, set } = await setup(['--detect', 'no-image', '--record-detection', 'edge', 'DIR', '--port', '0']);
     await sleep(4000); // the ring fills with pre-roll
     const rise = set('true');
@@ -54,11 +54,11 @@ describe('pancake --detect with the fake camera', () => {
       expect(path.dirname(event.h264)).toBe(dir);
       expect(path.basename(event.h264)).toBe(`${detectionBaseName(Date.parse(event.start))}.h264`);
       const seconds = probe(event.h264).frames / 12;
-      expect(seconds).toBeGreaterThanOrEqual(4);
-      expect(seconds).toBeLessThanOrEqual(6.1);
-      // About 3 s around the edge: 2–3 s before it (whole GOPs), 3 s after.
-      expect(edge - Date.parse(event.start)).toBeGreaterThan(1800);
-      expect(edge - Date.parse(event.start)).toBeLessThan(3300);
+      expect(seconds).toBeGreaterThanOrEqual(5.9);
+      expect(seconds).toBeLessThanOrEqual(7.2);
+      // At least 3 s before the edge (from the keyframe at or before edge − 3 s: 3–4 s), 3 s after.
+      expect(edge - Date.parse(event.start)).toBeGreaterThan(2900);
+      expect(edge - Date.parse(event.start)).toBeLessThan(4300);
       expect(Date.parse(event.end) - edge).toBeGreaterThan(2500);
       expect(Date.parse(event.end) - edge).toBeLessThan(3500);
       expect(frameTypes(event.h264)[0]).toEqual({ pict: 'I', key: true });
@@ -85,9 +85,9 @@ describe('pancake --detect with the fake camera', () => {
     const detection = t.sink!.events.filter((e) => !(isFile(e) && path.basename(e.h264).length === 'YYYYMMDD-hhmm.h264'.length));
     expect(detection.map(kind)).toEqual(['h264+detection:true', 'detection:false', 'h264']);
     const [firstFile, , lastFile] = detection as [FileEvent, PancakeEvent, FileEvent];
-    // Pre-roll: the first file starts 2–3 s before detection turned true (whole GOPs); it ends about 3 s after.
-    expect(rise - Date.parse(firstFile.start)).toBeGreaterThan(1800);
-    expect(rise - Date.parse(firstFile.start)).toBeLessThan(3300);
+    // Pre-roll: the first file starts 3–4 s before detection turned true (the keyframe at or before 3 s before); it ends about 3 s after.
+    expect(rise - Date.parse(firstFile.start)).toBeGreaterThan(2900);
+    expect(rise - Date.parse(firstFile.start)).toBeLessThan(4300);
     // The next file follows without a gap and ends 3 s after detection turned false (post-roll).
     expect(Date.parse(lastFile.start) - Date.parse(firstFile.end)).toBeLessThan(200);
     expect(Date.parse(lastFile.end) - fall).toBeGreaterThan(2500);

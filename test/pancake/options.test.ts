@@ -28,13 +28,40 @@ describe('pancake command line', () => {
     [['--resolution', '640', 'x480'], 'pancake: --resolution height: not a whole number: x480'],
     [['--annotate-text-size', '500'], 'pancake: --annotate-text-size: must be at most 160: 500'],
     [['--segment-minutes', '7'], 'pancake: --segment-minutes: must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60): 7'],
-    [['--camera', 'usb'], 'pancake: --camera: unknown source: usb (auto, test or file:PATH)'],
+    [['--camera', 'usb'], 'pancake: --camera: unknown source: usb (auto, test, file:PATH, rtsp://… or rtsps://…)'],
+    [['--camera', 'rtsp://'], 'pancake: --camera: no host: rtsp://'],
+    [['--camera', 'rtsp://cam:99999/live'], 'pancake: --camera: bad port "99999" (1 to 65535): rtsp://cam:99999/live'],
+    [['--camera', 'rtsp://admin:hunter2@cam/live', '--camera-password', 'env:PW'], 'pancake: --camera-password: environment variable PW is not set'],
+    [['--camera', 'rtsp://admin@cam/live', '--camera-password', 'hunter2'], 'pancake: --camera-password: give env:NAME or file:PATH, so the password is not on the command line'],
+    [['--camera', 'http://cam/live'], 'pancake: --camera: unknown source: http://cam/live (auto, test, file:PATH, rtsp://… or rtsps://…)'],
+    [['--camera', 'env:NO_SUCH_CAMERA_URL'], 'pancake: --camera: environment variable NO_SUCH_CAMERA_URL is not set'],
+    [['--rtsp-transport', 'udp'], 'pancake: --rtsp-transport is set. Please also set --camera rtsp://…'],
+    [['--camera-password', 'env:PW'], 'pancake: --camera-password is set. Please also set --camera rtsp://…'],
+    [['--camera-timeout', '0'], 'pancake: --camera-timeout: must be greater than 0: 0'],
+    [['--name', 'front door'], 'pancake: --name: not a camera name: "front door": use 1 to 32 letters, digits, "-" or "_", starting with a letter or digit'],
+    [['--name', '../x'], 'pancake: --name: not a camera name: "../x": use 1 to 32 letters, digits, "-" or "_", starting with a letter or digit'],
     [['--camera', 'file:missing.h264'], 'pancake: --camera: no such file: missing.h264'],
     [['--emit', ''], 'pancake: --emit: not a usable socket name: ""'],
   ])('%j', async (args, message) => {
     const r = await runDist('pancake/main.js', ['--camera', 'test', ...args], { cwd: tmp });
     expect(r.stderr.trim()).toBe(message);
     expect(r.status).toBe(3);
+    // A password given in the URL is never repeated in a message.
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
+  it('reads the camera URL from env:NAME or a file, the password from env:/file:, and defaults the timeout to 10 s for it', () => {
+    const urlFile = path.join(tmp, 'camera-url');
+    fs.writeFileSync(urlFile, 'rtsp://viewer@192.168.1.31:554/stream1\n');
+    const pw = path.join(tmp, 'camera-pw');
+    fs.writeFileSync(pw, 's3cret/@:\n');
+    const fromFile = parsePancakeArgs(['--camera', `file:${urlFile}`, '--camera-password', `file:${pw}`, '--rtsp-transport', 'udp']);
+    expect(fromFile.camera).toMatchObject({ kind: 'rtsp', transport: 'udp', url: { host: '192.168.1.31', port: 554, user: 'viewer', password: 's3cret/@:' } });
+    expect(fromFile.camera.kind === 'rtsp' && fromFile.camera.url.masked).toBe('rtsp://viewer:***@192.168.1.31:554/stream1');
+    expect(fromFile.cameraTimeoutMs).toBe(10_000);
+    const fromEnv = parsePancakeArgs(['--camera', 'env:CAM', '--camera-timeout', '2.5', '--name', 'front'], { CAM: 'rtsps://cam.lan/live' });
+    expect(fromEnv).toMatchObject({ camera: { kind: 'rtsp', transport: 'tcp', url: { port: 322 } }, cameraTimeoutMs: 2500, name: 'front' });
+    expect(parsePancakeArgs(['--camera', 'test']).cameraTimeoutMs).toBe(5000);
   });
 
   it('rejects an unknown rotation through commander (exit 2, naming the flag)', async () => {

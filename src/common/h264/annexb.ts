@@ -2,13 +2,17 @@
 import { H264SyntaxError } from './bits.js';
 import { hasSliceHeader, isVcl, NalType, nalUnitType, startsAccessUnit } from './nal.js';
 import { firstMbInSlice } from './slice.js';
+import { hasRecoveryPoint } from './sei.js';
 import { parseSps, type SpsInfo } from './sps.js';
 
 /** One access unit: the NAL units of one coded picture and the parameter sets/SEI before it. */
 export interface AccessUnit {
   /** The access unit's bytes exactly as in the stream, start codes included. */
   data: Buffer;
-  /** Contains an IDR slice (nal_unit_type 5). */
+  /**
+   * A random-access point: contains an IDR slice (nal_unit_type 5), or a recovery point SEI (the
+   * open-GOP I-pictures and intra-refresh starts of cameras that send no IDR after the first).
+   */
   keyframe: boolean;
   /** Wall-clock ms (epoch) when its first byte arrived. */
   wallTime: number;
@@ -73,6 +77,8 @@ export class AnnexBParser {
   private auStart = -1;
   private auHasVcl = false;
   private auKeyframe = false;
+  /** A recovery point SEI came in this access unit. */
+  private auRecovery = false;
   /** An end-of-sequence or end-of-stream NAL unit ended the access unit. */
   private auEnded = false;
   private nal: OpenNal | undefined;
@@ -143,7 +149,7 @@ export class AnnexBParser {
       // No end in sight: drop what was collected and resynchronise at the next start code.
       this.auStart = -1;
       this.nal = undefined;
-      this.auHasVcl = this.auKeyframe = this.auEnded = false;
+      this.auHasVcl = this.auKeyframe = this.auRecovery = this.auEnded = false;
       this.keepTail();
     }
     return this.out.splice(0);
@@ -158,7 +164,7 @@ export class AnnexBParser {
     this.auStart = -1;
     this.nal = undefined;
     this.zeros = 0;
-    this.auHasVcl = this.auKeyframe = this.auEnded = false;
+    this.auHasVcl = this.auKeyframe = this.auRecovery = this.auEnded = false;
     return this.out.splice(0);
   }
 
@@ -173,7 +179,7 @@ export class AnnexBParser {
     let end = this.nal && !this.nal.decided ? this.nal.start : this.total;
     while (end > this.auStart && this.byteAt(end - 1) === 0) end--;
     if (end <= this.auStart) return undefined;
-    return { data: this.extract(this.auStart, end), keyframe: this.auKeyframe };
+    return { data: this.extract(this.auStart, end), keyframe: this.auKeyframe || this.auRecovery };
   }
 
   private onStartCode(scStart: number, header: number): void {
@@ -197,6 +203,9 @@ export class AnnexBParser {
         if (!(err instanceof H264SyntaxError)) throw err;
         // A corrupt SPS is ignored; the previous one stays the newest valid one.
       }
+    } else if (nal.type === NalType.SEI && !this.auHasVcl && nal.start >= this.auStart) {
+      // A SEI before the first slice belongs to this access unit's picture.
+      if (hasRecoveryPoint(this.extract(nal.header, end))) this.auRecovery = true;
     }
   }
 
@@ -237,10 +246,10 @@ export class AnnexBParser {
   /** Completes the access unit [auStart, cut); the next one starts at `cut`. */
   private emit(cut: number): void {
     const first = this.segs[0]!;
-    this.out.push({ data: this.extract(this.auStart, cut), keyframe: this.auKeyframe, wallTime: first.wall, monoTime: first.mono });
+    this.out.push({ data: this.extract(this.auStart, cut), keyframe: this.auKeyframe || this.auRecovery, wallTime: first.wall, monoTime: first.mono });
     this.dropBefore(cut);
     this.auStart = cut;
-    this.auHasVcl = this.auKeyframe = this.auEnded = false;
+    this.auHasVcl = this.auKeyframe = this.auRecovery = this.auEnded = false;
   }
 
   /** Forgets the bytes before stream offset `pos`; counts them as dropped when no access unit held them. */

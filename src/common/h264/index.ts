@@ -5,4 +5,5 @@ export { hasSliceHeader, isVcl, iterateNalUnits, NalType, nalRefIdc, nalUnitType
 export { PocCalculator, type PictureOrder } from './poc.js';
 export { parsePps, type PpsInfo } from './pps.js';
 export { firstMbInSlice, parseSliceHeader, SliceType, type SliceHeader } from './slice.js';
+export { hasRecoveryPoint, SEI_RECOVERY_POINT, seiPayloadTypes } from './sei.js';
 export { codecString, parseSps, profileName, type SpsInfo, type SpsTiming } from './sps.js';

@@ -1,4 +1,4 @@
-// Camera sources: whatever produces an H.264 Annex B byte stream (a camera child, a looped file, later network cameras).
+// Camera sources: whatever produces an H.264 Annex B byte stream (a camera child, a file, a network camera).
 
 /** Why a source stopped producing. */
 export interface SourceEnd {
@@ -17,6 +17,8 @@ export interface CameraSource {
   start(onData: (chunk: Buffer) => void, onEnd: (end: SourceEnd) => void): void;
   /** Stops producing (kills the child); resolves when it is gone. Idempotent. */
   close(): Promise<void>;
+  /** Why it sent nothing for `seconds` (its command line, last stderr lines), when it can say more than that. */
+  describeStall?(seconds: number): string;
 }
 
 export type SourceFactory = () => CameraSource;

@@ -1,8 +1,9 @@
 // Decoded pictures on demand: an ffmpeg child per picture size, fed the camera's access units, alive only while subscribed.
-import type { Clock, Timer } from '../../common/clock.js';
+import type { Clock } from '../../common/clock.js';
 import { ChildProcessHandle, describeExit, lastLines } from '../../common/child.js';
 import type { AccessUnit } from '../../common/h264/annexb.js';
 import type { Logger } from '../../common/log.js';
+import { DEFAULT_RESTART, RestartBackoff } from '../../common/restart.js';
 import { ACCESS_UNIT_DELIMITER, DecoderFeed, withoutLeadingAud } from './feed.js';
 import { buildDecoderArgs, type DecodeConfig } from './ffmpeg-args.js';
 import { RawFrameSplitter } from './raw-frames.js';
@@ -103,8 +104,7 @@ class DecoderRun {
   private readonly splitter: RawFrameSplitter;
   private readonly ffmpeg: string;
   private readonly maxPendingBytes: number;
-  private restartTimer: Timer | undefined;
-  private failures = 0;
+  private readonly restarts: RestartBackoff;
   private closed = false;
 
   constructor(
@@ -115,6 +115,7 @@ class DecoderRun {
     this.splitter = new RawFrameSplitter(config.width * config.height * 3);
     this.ffmpeg = options.ffmpeg ?? 'ffmpeg';
     this.maxPendingBytes = options.maxPendingBytes ?? 4 * 1024 * 1024;
+    this.restarts = new RestartBackoff(options.clock, { initialMs: options.restartMs ?? DEFAULT_RESTART.initialMs, maxMs: DEFAULT_RESTART.maxMs });
   }
 
   private get description(): string {
@@ -134,7 +135,7 @@ class DecoderRun {
       for (const data of this.splitter.push(chunk)) {
         const time = this.feed.picture();
         if (time === undefined) continue;
-        this.failures = 0;
+        this.restarts.succeeded();
         const frame: RgbFrame = { data, width: this.config.width, height: this.config.height, time };
         for (const listener of this.listeners) listener(frame);
       }
@@ -142,11 +143,9 @@ class DecoderRun {
     void child.exited.then((exit) => {
       if (this.child !== child || this.closed) return;
       this.child = undefined;
-      const pause = Math.min(30_000, (this.options.restartMs ?? 1000) * 2 ** this.failures);
-      this.failures++;
+      const pause = this.restarts.failed(() => this.start());
       const tail = lastLines(child.stderrTail());
       logger.warn(`decoder: ${child.commandLine()} ended with ${describeExit(exit)}${tail ? `; stderr: ${tail}` : ''}; restarting in ${pause / 1000} s`);
-      this.restartTimer = this.options.clock.setTimeout(() => this.start(), pause);
     });
   }
 
@@ -163,7 +162,7 @@ class DecoderRun {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.restartTimer?.cancel();
+    this.restarts.cancel();
     const child = this.child;
     this.child = undefined;
     if (!child) return;

@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Clock, Timer } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
+import { DEFAULT_RESTART, RestartBackoff } from '../../common/restart.js';
 import type { RgbFrame } from '../decode/frame-decoder.js';
 import { HookError } from './hook.js';
 import type { CallMessage, WorkerMessage, WorkerSetup } from './protocol.js';
@@ -57,8 +58,7 @@ export class Detector {
   private newest: RgbFrame | undefined;
   private lastSent: RgbFrame | undefined;
   private nextTimer: Timer | undefined;
-  private restartTimer: Timer | undefined;
-  private failures = 0;
+  private readonly restarts: RestartBackoff;
   private frames: { close(): void } | undefined;
   private readonly throwLog: LogThrottle;
   private readonly slowLog: LogThrottle;
@@ -66,6 +66,7 @@ export class Detector {
   constructor(private readonly options: DetectorOptions) {
     this.throwLog = new LogThrottle(options.clock);
     this.slowLog = new LogThrottle(options.clock);
+    this.restarts = new RestartBackoff(options.clock, { initialMs: options.restartMs ?? DEFAULT_RESTART.initialMs, maxMs: DEFAULT_RESTART.maxMs });
   }
 
   /**
@@ -130,15 +131,12 @@ export class Detector {
 
   /** The worker is gone: detection counts as false, and a new worker is started after a pause. */
   private lost(reason: string): void {
-    const { logger, clock } = this.options;
+    const { logger } = this.options;
     this.endCall();
     this.nextTimer?.cancel();
     this.nextTimer = undefined;
-    const pause = Math.min(30_000, (this.options.restartMs ?? 1000) * 2 ** this.failures);
-    this.failures++;
-    logger.warn(`detect: ${reason}; detection is false until it is back; restarting it in ${pause / 1000} s`);
     this.options.onDetection(false);
-    this.restartTimer = clock.setTimeout(() => {
+    const pause = this.restarts.failed(() => {
       if (this.closed) return;
       this.launch().then(
         () => {
@@ -150,7 +148,8 @@ export class Detector {
           this.lost(`${this.options.file}: ${err instanceof Error ? err.message : String(err)}`);
         },
       );
-    }, pause);
+    });
+    logger.warn(`detect: ${reason}; detection is false until it is back; restarting it in ${pause / 1000} s`);
   }
 
   private onFrame(frame: RgbFrame): void {
@@ -194,7 +193,7 @@ export class Detector {
     const { logger, clock } = this.options;
     const call = this.endCall()!;
     if (call.slow) logger.info(`detect: the slow call returned after ${((clock.monotonic() - call.startedAt) / 1000).toFixed(1)} s`);
-    this.failures = 0;
+    this.restarts.succeeded();
     if (message.type === 'answer') {
       this.options.onDetection(message.value);
     } else {
@@ -227,7 +226,7 @@ export class Detector {
     if (this.closed) return;
     this.closed = true;
     this.nextTimer?.cancel();
-    this.restartTimer?.cancel();
+    this.restarts.cancel();
     this.endCall();
     this.frames?.close();
     const worker = this.worker;

@@ -15,7 +15,7 @@ export interface Edge {
  *
  * So reported edges always alternate (true, false, true …) and are at least `holdMs` apart. A
  * flicker that returns to the reported state within the hold is not reported at all: detection
- * recording makes one 4–6 s clip per edge, and a detector that flaps every frame would otherwise
+ * recording makes one 6–7 s clip per edge, and a detector that flaps every frame would otherwise
  * produce a file (and a notification) per frame.
  */
 export class EdgeTracker {

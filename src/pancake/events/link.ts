@@ -1,8 +1,9 @@
 // The connection to postproc: sends the outbox in order over the abstract unix socket, reads acks, reconnects.
 import net from 'node:net';
-import type { Clock, Timer } from '../../common/clock.js';
+import type { Clock } from '../../common/clock.js';
 import { abstractSocketPath, encodeLine, MAX_EVENT_LINE_BYTES, type PancakeEvent } from '../../common/events.js';
 import type { Logger } from '../../common/log.js';
+import { DEFAULT_RESTART, RestartBackoff } from '../../common/restart.js';
 import type { Outbox } from './outbox.js';
 
 export interface EventLinkOptions {
@@ -24,12 +25,16 @@ export class EventLink {
   private connected = false;
   private closed = false;
   private sent = new Set<string>();
-  private failures = 0;
-  private retry: Timer | undefined;
+  private readonly retry: RestartBackoff;
   private inbound = '';
   private loggedDown = false;
 
-  constructor(private readonly options: EventLinkOptions) {}
+  constructor(private readonly options: EventLinkOptions) {
+    this.retry = new RestartBackoff(options.clock, {
+      initialMs: options.initialBackoffMs ?? DEFAULT_RESTART.initialMs,
+      maxMs: options.maxBackoffMs ?? DEFAULT_RESTART.maxMs,
+    });
+  }
 
   start(): void {
     this.connect();
@@ -58,7 +63,7 @@ export class EventLink {
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       this.connected = true;
-      this.failures = 0;
+      this.retry.succeeded();
       this.loggedDown = false;
       this.sent.clear();
       logger.info(`events: connected to postproc at @${socketName}; ${this.options.outbox.pending().length} event(s) to send`);
@@ -107,10 +112,7 @@ export class EventLink {
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    const { initialBackoffMs = 1000, maxBackoffMs = 30_000, clock } = this.options;
-    const pause = Math.min(maxBackoffMs, initialBackoffMs * 2 ** this.failures);
-    this.failures++;
-    this.retry = clock.setTimeout(() => this.connect(), pause);
+    this.retry.failed(() => this.connect());
   }
 
   /** Waits up to `ms` for every event to be acknowledged (at shutdown). */
@@ -125,7 +127,7 @@ export class EventLink {
 
   close(): void {
     this.closed = true;
-    this.retry?.cancel();
+    this.retry.cancel();
     this.socket?.destroy();
     this.socket = undefined;
   }

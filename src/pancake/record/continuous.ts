@@ -1,61 +1,29 @@
-// Continuous recording: YYYYMMDD-hhmm.h264 files split at the first IDR at or after each segment mark.
-import fs from 'node:fs';
+// Continuous recording: YYYYMMDD-hhmm.h264 files split at the first keyframe at or after each segment mark.
 import path from 'node:path';
-import type { Clock } from '../../common/clock.js';
-import type { Rotation } from '../../common/events.js';
 import type { AccessUnit } from '../../common/h264/annexb.js';
 import type { SpsInfo } from '../../common/h264/sps.js';
-import type { Logger } from '../../common/log.js';
-import { H264File } from './h264-file.js';
-import type { OpenRecording, RecordingJournal } from './journal.js';
-import { continuousBaseName, nextSegmentMark, uniqueName } from './naming.js';
+import type { StreamConsumer } from '../stream/consumer.js';
+import { continuousBaseName, nextSegmentMark } from './naming.js';
+import { RecordingFile, type RecorderSettings } from './recording-file.js';
 
-/** A finished recording, ready to be announced. */
-export interface FinishedRecording extends OpenRecording {
-  /** Wall-clock ms of the last frame. */
-  end: number;
-  frames: number;
-  bytes: number;
-}
-
-/** What every recorder (continuous, detection) is given: where files go, what they hold, whom to tell. */
-export interface RecorderSettings {
-  /** Absolute directory for the files (continuous and detection files may share it). */
-  dir: string;
-  fps: number;
-  rotation: Rotation;
-  clock: Clock;
-  logger: Logger;
-  journal: RecordingJournal;
-  /** Called in order, once per finished file that holds at least one frame. */
-  onFinished: (file: FinishedRecording) => void;
-}
+export type { FinishedRecording, RecorderSettings } from './recording-file.js';
 
 export interface ContinuousRecorderOptions extends RecorderSettings {
   segmentMinutes: number;
   /** Storage trouble ("error", once per outage) and recovery ("ok"). */
   onStorage: (state: 'error' | 'ok', reason: string, file?: string) => void;
-  /** After a storage error, the next attempt waits this long (then starts at the next IDR). */
+  /** After a storage error, the next attempt waits this long (then starts at the next keyframe). */
   retryMs?: number;
 }
 
-interface Segment {
-  rec: OpenRecording;
-  nextMark: number;
-  last: number;
-  frames: number;
-  file: H264File | undefined;
-  /** Units that arrived while the file was being created. */
-  early: Buffer[];
-  opening: Promise<H264File | undefined>;
-}
-
 /**
- * Every file starts with SPS+PPS+IDR (the camera repeats them before each IDR), and the files
- * concatenated are exactly the camera stream from its first IDR: each unit goes to exactly one file.
+ * Every file starts with SPS+PPS and a keyframe, and the files concatenated are exactly the camera
+ * stream from its first keyframe: each unit goes to exactly one file. With a camera that sends a
+ * keyframe every few seconds, a split waits for the first keyframe at or after the mark.
  */
-export class ContinuousRecorder {
-  private current: Segment | undefined;
+export class ContinuousRecorder implements StreamConsumer {
+  private current: RecordingFile | undefined;
+  private nextMark = 0;
   private finishing: Promise<void> = Promise.resolve();
   private retryAt = -Infinity;
   private storageDown = false;
@@ -72,53 +40,29 @@ export class ContinuousRecorder {
   push(unit: AccessUnit, sps: SpsInfo | undefined): void {
     if (this.closed) return;
     const cur = this.current;
-    if (cur?.file?.error) {
-      this.storageFailed(cur.file.error, cur.rec.path);
-    } else if (cur && unit.keyframe && (unit.wallTime >= cur.nextMark || unit.wallTime < cur.rec.start)) {
+    if (cur?.error) {
+      this.storageFailed(cur.error, cur.path);
+    } else if (cur && unit.keyframe && (unit.wallTime >= this.nextMark || unit.wallTime < cur.start)) {
       // A mark was passed (or the wall clock jumped back, e.g. NTP after boot): split here.
-      this.finishCurrent();
+      void this.finishCurrent();
     }
-    if (!this.current) {
-      if (!unit.keyframe || this.options.clock.monotonic() < this.retryAt) return;
-      this.open(unit, sps);
+    if (this.current) {
+      this.current.append(unit);
+      return;
     }
-    const seg = this.current!;
-    seg.frames++;
-    seg.last = unit.wallTime;
-    if (seg.file) seg.file.append(unit.data);
-    else seg.early.push(unit.data);
-  }
-
-  private open(unit: AccessUnit, sps: SpsInfo | undefined): void {
-    const { dir, fps, rotation, segmentMinutes, journal } = this.options;
-    const name = uniqueName(continuousBaseName(unit.wallTime), (n) => fs.existsSync(path.join(dir, n)));
-    const rec: OpenRecording = {
-      path: path.join(dir, name), fps, rotation, start: unit.wallTime,
-      width: sps?.width ?? 0, height: sps?.height ?? 0,
-    };
-    const seg: Segment = {
-      rec, nextMark: nextSegmentMark(unit.wallTime, segmentMinutes), last: unit.wallTime, frames: 0,
-      file: undefined, early: [], opening: Promise.resolve(undefined),
-    };
-    seg.opening = H264File.create(rec.path, this.options.clock).then(
-      (file) => {
-        if (!journal.opened(rec)) this.options.logger.warn(`record: cannot note ${rec.path} as open (disk full?); it is recorded, but would not be announced after a crash`);
-        seg.file = file;
-        for (const data of seg.early) file.append(data);
-        seg.early = [];
-        this.options.logger.info(`record: writing ${rec.path}`);
-        if (this.storageDown) {
-          this.storageDown = false;
-          this.options.onStorage('ok', `recording again into ${rec.path}`, rec.path);
-        }
-        return file;
-      },
-      (err: Error) => {
-        this.storageFailed(err, rec.path);
-        return undefined;
-      },
-    );
-    this.current = seg;
+    if (!unit.keyframe || this.options.clock.monotonic() < this.retryAt) return;
+    const base = continuousBaseName(unit.wallTime);
+    try {
+      this.current = new RecordingFile(unit, sps, base, undefined, this.options);
+    } catch (err) {
+      this.storageFailed(err as Error, path.join(this.options.dir, `${base}.h264`));
+      return;
+    }
+    this.nextMark = nextSegmentMark(unit.wallTime, this.options.segmentMinutes);
+    if (this.storageDown) {
+      this.storageDown = false;
+      this.options.onStorage('ok', `recording again into ${this.current.path}`, this.current.path);
+    }
   }
 
   private storageFailed(err: Error, file: string): void {
@@ -130,28 +74,24 @@ export class ContinuousRecorder {
       this.options.onStorage('error', reason, file);
     }
     this.retryAt = clock.monotonic() + retryMs;
-    if (this.current?.rec.path === file) this.finishCurrent();
+    if (this.current?.path === file) void this.finishCurrent();
   }
 
-  /** Ends the current file (a split, the camera going down, shutdown); the next IDR starts a new one. */
+  /** The camera stopped: the file ends with what it has; the next run's first keyframe starts a new one. */
+  cameraDown(): void {
+    void this.finishCurrent();
+  }
+
+  /** Ends the current file (a split, the camera going down, shutdown); the next keyframe starts a new one. */
   finishCurrent(): Promise<void> {
-    const seg = this.current;
+    const file = this.current;
     this.current = undefined;
-    if (!seg) return this.finishing;
+    if (!file) return this.finishing;
     this.finishing = this.finishing.then(async () => {
-      const file = await seg.opening;
-      if (!file) return;
-      await file.finish();
-      if (file.error) this.options.logger.error(`record: ${seg.rec.path} is incomplete: ${file.error.message}`);
-      if (file.bytes === 0) {
-        // Nothing reached the disk: nothing to announce, and no empty file left behind.
-        fs.rmSync(seg.rec.path, { force: true });
-        this.options.journal.closed(seg.rec.path);
-        return;
-      }
-      this.options.logger.info(`record: finished ${seg.rec.path} (${seg.frames} frames, ${file.bytes} bytes)`);
-      this.options.onFinished({ ...seg.rec, end: seg.last, frames: seg.frames, bytes: file.bytes });
-      this.options.journal.closed(seg.rec.path);
+      const done = await file.finish();
+      if (!done) return;
+      this.options.onFinished(done);
+      file.done();
     });
     return this.finishing;
   }

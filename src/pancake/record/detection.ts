@@ -1,14 +1,11 @@
 // Detection recording: clips around edges (edge) or files covering detections (all), with pre-roll from a ring of whole GOPs.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Timer } from '../../common/clock.js';
 import type { AccessUnit } from '../../common/h264/annexb.js';
 import type { SpsInfo } from '../../common/h264/sps.js';
 import { EdgeTracker } from '../detect/edges.js';
-import type { FinishedRecording, RecorderSettings } from './continuous.js';
-import { H264File } from './h264-file.js';
-import type { OpenRecording } from './journal.js';
-import { detectionBaseName, uniqueName } from './naming.js';
+import type { StreamConsumer } from '../stream/consumer.js';
+import { detectionBaseName } from './naming.js';
+import { RecordingFile, type RecorderSettings } from './recording-file.js';
 import { PreRollBuffer } from './preroll.js';
 
 /** Settings shared by both modes. */
@@ -22,7 +19,7 @@ export interface DetectionRecorderOptions extends RecorderSettings {
 }
 
 /** What main.ts needs of either mode. */
-export interface DetectionRecorder {
+export interface DetectionRecorder extends StreamConsumer {
   /** Whether a file is being written now. */
   readonly recording: boolean;
   push(unit: AccessUnit, sps: SpsInfo | undefined): void;
@@ -35,73 +32,14 @@ export interface DetectionRecorder {
 
 const DEFAULTS = { preRollMs: 3000, postRollMs: 3000, bufferMs: 6000 };
 
-/**
- * One detection file being written: created on disk when its first unit is known, named after that
- * unit's wall-clock time, entered in the journal (so a crash leaves it announced on the next start).
- */
-class DetectionFile {
-  readonly rec: OpenRecording;
-  private frames = 0;
-  private last: number;
-  private file: H264File | undefined;
-  private early: Buffer[] = [];
-  private readonly opening: Promise<H264File | undefined>;
-
-  constructor(
-    first: AccessUnit,
-    sps: SpsInfo | undefined,
-    detection: boolean | undefined,
-    private readonly options: DetectionRecorderOptions,
-    reserved: Set<string>,
-  ) {
-    const { dir, fps, rotation, clock, journal, logger } = options;
-    const name = uniqueName(detectionBaseName(first.wallTime), (n) => reserved.has(n) || fs.existsSync(path.join(dir, n)));
-    reserved.add(name);
-    this.rec = {
-      path: path.join(dir, name), fps, rotation, start: first.wallTime, width: sps?.width ?? 0, height: sps?.height ?? 0,
-      ...(detection === undefined ? {} : { detection }),
-    };
-    this.last = first.wallTime;
-    this.opening = H264File.create(this.rec.path, clock).then(
-      (file) => {
-        reserved.delete(name);
-        journal.opened(this.rec);
-        this.file = file;
-        for (const data of this.early) file.append(data);
-        this.early = [];
-        logger.info(`record: writing ${this.rec.path}`);
-        return file;
-      },
-      (err: NodeJS.ErrnoException) => {
-        reserved.delete(name);
-        logger.error(`record: cannot write ${this.rec.path} (${err.code ?? 'error'}: ${err.message}); this detection clip is lost`);
-        return undefined;
-      },
-    );
-    this.append(first);
-  }
-
-  append(unit: AccessUnit): void {
-    this.frames++;
-    this.last = unit.wallTime;
-    if (this.file) this.file.append(unit.data);
-    else this.early.push(unit.data);
-  }
-
-  /** Writes the rest, syncs, closes; returns what to announce (nothing if no byte reached the disk). */
-  async finish(): Promise<FinishedRecording | undefined> {
-    const { logger, journal } = this.options;
-    const file = await this.opening;
-    if (!file) return undefined;
-    await file.finish();
-    if (file.error) logger.error(`record: ${this.rec.path} is incomplete: ${file.error.message}`);
-    if (file.bytes === 0) {
-      fs.rmSync(this.rec.path, { force: true });
-      journal.closed(this.rec.path);
-      return undefined;
-    }
-    logger.info(`record: finished ${this.rec.path} (${this.frames} frames, ${file.bytes} bytes)`);
-    return { ...this.rec, end: this.last, frames: this.frames, bytes: file.bytes };
+/** A detection file for `first` (a keyframe), or nothing when the file cannot be created (logged: the clip is lost). */
+function openClipFile(first: AccessUnit, sps: SpsInfo | undefined, detection: boolean | undefined, options: DetectionRecorderOptions): RecordingFile | undefined {
+  try {
+    return new RecordingFile(first, sps, detectionBaseName(first.wallTime), detection, options);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    options.logger.error(`record: cannot create a detection clip in ${options.dir} (${e.code ?? 'error'}: ${e.message}); this detection clip is lost`);
+    return undefined;
   }
 }
 
@@ -112,13 +50,13 @@ class Finisher {
   constructor(private readonly options: DetectionRecorderOptions) {}
 
   /** Queues `file` to be finished and announced; `before` runs first, in the same order (an event). */
-  finish(file: DetectionFile | undefined, before?: () => void): Promise<void> {
+  finish(file: RecordingFile | undefined, before?: () => void): Promise<void> {
     this.chain = this.chain.then(async () => {
       before?.();
       const done = await file?.finish();
       if (!done) return;
       this.options.onFinished(done);
-      this.options.journal.closed(done.path);
+      file!.done();
     });
     return this.chain;
   }
@@ -134,15 +72,16 @@ interface Clip {
   /** Units at or after this monotonic time are past the clip. */
   end: number;
   /** Created at the first IDR (from the ring, or the next one to arrive). */
-  file: DetectionFile | undefined;
+  file: RecordingFile | undefined;
 }
 
 /**
  * `--record-detection edge`: for every reported edge (see EdgeTracker), one clip from about 3 s
  * before the edge to 3 s after it, announced with `"detection": <new state>` once written.
  *
- * The clip starts at the first IDR at or after edge − 3 s (so it opens with SPS+PPS+IDR), which
- * with the camera's one IDR per second is 2–3 s before the edge: clips are 5–6 s long. Edges
+ * The clip starts at the last keyframe at or before edge − 3 s (so it opens with SPS+PPS and a
+ * keyframe, and the pre-roll is at least 3 s whatever the GOP length), which with the camera's
+ * one keyframe per second is 3–4 s before the edge: clips are 6–7 s long. Edges
  * closer together than 3 s: the second change is held back until 3 s after the first edge; if
  * detection is still changed then, that is the next edge, dated from when the current state
  * began, and its clip is cut from the ring (which holds 6 s and more) — so two clips may share
@@ -152,7 +91,6 @@ export class EdgeRecorder implements DetectionRecorder {
   private readonly ring: PreRollBuffer;
   private readonly tracker: EdgeTracker;
   private readonly finisher: Finisher;
-  private readonly reserved = new Set<string>();
   private readonly preRollMs: number;
   private readonly postRollMs: number;
   private clips: Clip[] = [];
@@ -180,7 +118,7 @@ export class EdgeRecorder implements DetectionRecorder {
     for (const clip of [...this.clips]) {
       if (unit.monoTime >= clip.end) this.finishClip(clip);
       else if (clip.file) clip.file.append(unit);
-      else if (unit.keyframe) clip.file = new DetectionFile(unit, this.sps, clip.detection, this.options, this.reserved);
+      else if (unit.keyframe) clip.file = openClipFile(unit, this.sps, clip.detection, this.options);
     }
   }
 
@@ -193,12 +131,12 @@ export class EdgeRecorder implements DetectionRecorder {
 
   private startClip(detection: boolean, at: number): void {
     const clip: Clip = { detection, end: at + this.postRollMs, file: undefined };
-    const units = this.ring.since(at - this.preRollMs);
+    const units = this.ring.covering(at - this.preRollMs);
     if (units.length > 0) {
-      clip.file = new DetectionFile(units[0]!, this.sps, detection, this.options, this.reserved);
+      clip.file = openClipFile(units[0]!, this.sps, detection, this.options);
       for (const unit of units.slice(1)) {
         if (unit.monoTime >= clip.end) break;
-        clip.file.append(unit);
+        clip.file?.append(unit);
       }
     }
     this.clips.push(clip);
@@ -262,7 +200,6 @@ const FOLLOWING = 2;
 export class AllRecorder implements DetectionRecorder {
   private readonly ring: PreRollBuffer;
   private readonly finisher: Finisher;
-  private readonly reserved = new Set<string>();
   private readonly preRollMs: number;
   private readonly postRollMs: number;
   private readonly splitMs: number;
@@ -276,7 +213,7 @@ export class AllRecorder implements DetectionRecorder {
   private followingStart = 0;
   /** The first unit not written by the last recording: the next pre-roll starts after it. */
   private lastEnd = -Infinity;
-  private file: DetectionFile | undefined;
+  private file: RecordingFile | undefined;
   private sps: SpsInfo | undefined;
   private closed = false;
 
@@ -333,18 +270,18 @@ export class AllRecorder implements DetectionRecorder {
     this.state = FIRST;
     this.boundary = now + this.postRollMs;
     this.options.logger.info('detect: detection started; recording');
-    const units = this.ring.since(Math.max(now - this.preRollMs, this.lastEnd));
+    const units = this.ring.covering(now - this.preRollMs, this.lastEnd);
     for (const unit of units) this.write(unit, true);
   }
 
   /** Appends to the current file, creating it at an IDR. */
   private write(unit: AccessUnit, detection: boolean | undefined): void {
     if (this.file) this.file.append(unit);
-    else if (unit.keyframe) this.file = new DetectionFile(unit, this.sps, detection, this.options, this.reserved);
+    else if (unit.keyframe) this.file = openClipFile(unit, this.sps, detection, this.options);
   }
 
   private openFollowing(unit: AccessUnit): void {
-    this.file = new DetectionFile(unit, this.sps, undefined, this.options, this.reserved);
+    this.file = openClipFile(unit, this.sps, undefined, this.options);
     this.followingStart = unit.monoTime;
     this.boundary = unit.monoTime + this.splitMs;
   }

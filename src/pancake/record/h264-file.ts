@@ -1,6 +1,12 @@
 // One .h264 recording on disk: ordered, batched asynchronous appends, fdatasync on finish, errors reported once.
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 import type { Clock, Timer } from '../../common/clock.js';
+
+const writev = promisify(fs.writev);
+const ftruncate = promisify(fs.ftruncate);
+const fdatasync = promisify(fs.fdatasync);
+const close = promisify(fs.close);
 
 /** Queued bytes that start a write at once. */
 const BATCH_BYTES = 256 * 1024;
@@ -14,7 +20,7 @@ const BATCH_MS = 500;
  * round trip each, which is most of what recording costs on a small Pi.
  */
 export class H264File {
-  private handle: fs.promises.FileHandle | undefined;
+  private fd: number | undefined;
   private queue: Buffer[] = [];
   private queued = 0;
   private timer: Timer | undefined;
@@ -22,16 +28,13 @@ export class H264File {
   private failure: Error | undefined;
   bytes = 0;
 
-  private constructor(
+  /** Takes over `fd`, a new empty file opened for writing (see {@link reserveFile}); closes it on finish. */
+  constructor(
     readonly path: string,
+    fd: number,
     private readonly clock: Clock,
-  ) {}
-
-  /** Creates the file (never overwriting one that exists). */
-  static async create(path: string, clock: Clock): Promise<H264File> {
-    const file = new H264File(path, clock);
-    file.handle = await fs.promises.open(path, 'wx', 0o644);
-    return file;
+  ) {
+    this.fd = fd;
   }
 
   /** The first write or sync error, if any: the file is then finished as it is. */
@@ -63,7 +66,7 @@ export class H264File {
         let written = 0;
         // writev may write less than asked (a full disk part-way): loop until all is written or it throws.
         while (written < size) {
-          const { bytesWritten } = await this.handle!.writev(written === 0 ? batch : [concatFrom(batch, written)]);
+          const { bytesWritten } = await writev(this.fd!, written === 0 ? batch : [concatFrom(batch, written)]);
           if (bytesWritten === 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
           written += bytesWritten;
         }
@@ -72,7 +75,7 @@ export class H264File {
         this.failure = err as Error;
         // Cut off the part of the batch that did get written, so the file ends with a whole
         // access unit and decodes cleanly to its end (shrinking works on a full disk too).
-        await this.handle!.truncate(this.bytes).catch(() => {});
+        await ftruncate(this.fd!, this.bytes).catch(() => {});
       }
     }
     this.writing = undefined;
@@ -87,17 +90,34 @@ export class H264File {
   /** Writes what is queued, syncs and closes. Never throws; check {@link error}. */
   async finish(): Promise<void> {
     await this.flush();
-    if (!this.handle) return;
+    const fd = this.fd;
+    if (fd === undefined) return;
+    this.fd = undefined;
     try {
-      if (!this.failure) await this.handle.datasync();
+      if (!this.failure) await fdatasync(fd);
     } catch (err) {
       this.failure = err as Error;
     }
-    await this.handle.close().catch(() => {});
-    this.handle = undefined;
+    await close(fd).catch(() => {});
   }
 }
 
 function concatFrom(batch: Buffer[], offset: number): Buffer {
   return Buffer.concat(batch).subarray(offset);
+}
+
+/**
+ * Creates the first free name of `candidates` with O_EXCL (so two recorders, or a restart within
+ * the same minute, can never share or overwrite a file) and returns its path and descriptor.
+ * Throws the file system's error (ENOSPC, EACCES, …) for anything but a name that is taken.
+ */
+export function reserveFile(candidates: Iterable<string>): { path: string; fd: number } {
+  for (const path of candidates) {
+    try {
+      return { path, fd: fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new Error('no free file name');
 }

@@ -70,6 +70,20 @@ export class PreRollBuffer {
     return this.gops.slice(i).flatMap((g) => g.units);
   }
 
+  /**
+   * The pre-roll for a clip that should reach back to `fromMono`: the units from the newest GOP
+   * that starts at or before it (so the pre-roll is at least that long whatever the GOP length),
+   * up to the newest unit. Never from before `notBefore` (the end of the last recording): then
+   * from the first GOP at or after it. When every GOP held starts later, from the oldest one.
+   */
+  covering(fromMono: number, notBefore = -Infinity): AccessUnit[] {
+    let i = -1;
+    for (let k = 0; k < this.gops.length && this.gops[k]!.start <= fromMono; k++) i = k;
+    if (i < 0) i = 0;
+    while (i < this.gops.length && this.gops[i]!.start < notBefore) i++;
+    return this.gops.slice(i).flatMap((g) => g.units);
+  }
+
   /** Forgets everything (the camera restarted: old GOPs belong to another run of the stream). */
   clear(): void {
     this.gops = [];

@@ -22,6 +22,8 @@ export interface LiveServerOptions {
   host?: string;
   port: number;
   tls?: { cert: Buffer; key: Buffer };
+  /** --name: shown in the page title. */
+  cameraName?: string;
   /** The stored password hash (--login), or undefined for no login. */
   passwordHash?: string;
   templatesDir: string;
@@ -99,10 +101,20 @@ export class LiveServer {
     });
   }
 
-  /** Every access unit of the camera stream (from the hub). */
+  /** Every access unit of the camera stream. */
   push(unit: AccessUnit, sps: SpsInfo | undefined): void {
     if (sps) this.sps = sps;
     this.h264.push(unit);
+  }
+
+  /** A unit that looks complete before the next start code proves it: H.264 viewers get it at once. */
+  pushEarly(data: Buffer, keyframe: boolean, wallTime: number): void {
+    this.h264.pushEarly(data, keyframe, wallTime);
+  }
+
+  /** Early units are worth watching for only while someone views H.264. */
+  wantsEarly(): boolean {
+    return this.h264.viewerCount > 0;
   }
 
   // ---- HTTP -------------------------------------------------------------------------------
@@ -202,7 +214,9 @@ export class LiveServer {
 
   private page(res: http.ServerResponse, name: string, values: Record<string, string>): void {
     const template = fs.readFileSync(path.join(this.options.templatesDir, name), 'utf8');
-    const html = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key] ?? '');
+    // The camera name is letters, digits, '-' and '_' only (camera-name.ts): nothing to escape.
+    const all: Record<string, string> = { title: this.options.cameraName ? `${this.options.cameraName} — Raspberry Pancake` : 'Raspberry Pancake', ...values };
+    const html = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => all[key] ?? '');
     this.send(res, 200, 'text/html; charset=utf-8', html, { 'Cache-Control': 'no-store' });
   }
 
@@ -289,7 +303,7 @@ export class LiveServer {
 
   private statusMessage(): string {
     const s = this.options.status;
-    return JSON.stringify({ type: 'status', camera: s.camera, recording: s.recording, detection: s.detection ?? null });
+    return JSON.stringify({ type: 'status', camera: s.camera, reason: s.camera === 'down' ? (s.cameraReason ?? null) : null, recording: s.recording, detection: s.detection ?? null });
   }
 
   private broadcastStatus(): void {

@@ -49,29 +49,29 @@ function drive(rec: DetectionRecorder, script: [number, boolean][], endMs: numbe
 const wallOfFrame = (i: number): number => Date.UTC(2026, 0, 1, 12, 0, 0) + frameTime(i);
 
 describe('EdgeRecorder', () => {
-  it('records one clip per edge: from the first IDR 3 s before to 3 s after, named after its first frame', async () => {
+  it('records one clip per edge: from the last IDR at or before 3 s before to 3 s after, named after its first frame', async () => {
     const rec = new EdgeRecorder(common());
     drive(rec, [[10_540, true], [20_540, false]], 30_000);
     await rec.close();
-    // Edge at 10.54 s: IDRs are at whole seconds, the first at or after 7.54 s is frame 96 (8 s); the
-    // clip takes every frame before 13.54 s (frame 162 is at 13.5 s).
+    // Edge at 10.54 s: IDRs are at whole seconds, the last at or before 7.54 s is frame 84 (7 s), so
+    // the pre-roll is at least 3 s; the clip takes every frame before 13.54 s (frame 162 is at 13.5 s).
     expect(events).toEqual([
-      { file: `${detectionBaseName(wallOfFrame(96))}.h264`, frames: range(96, 162), detection: true, start: wallOfFrame(96), end: wallOfFrame(162) },
-      { file: `${detectionBaseName(wallOfFrame(216))}.h264`, frames: range(216, 282), detection: false, start: wallOfFrame(216), end: wallOfFrame(282) },
+      { file: `${detectionBaseName(wallOfFrame(84))}.h264`, frames: range(84, 162), detection: true, start: wallOfFrame(84), end: wallOfFrame(162) },
+      { file: `${detectionBaseName(wallOfFrame(204))}.h264`, frames: range(204, 282), detection: false, start: wallOfFrame(204), end: wallOfFrame(282) },
     ]);
-    for (const e of events) if ('frames' in e) expect(e.frames.length / 12).toBeGreaterThanOrEqual(5);
+    for (const e of events) if ('frames' in e) expect(e.frames.length / 12).toBeGreaterThanOrEqual(6);
     expect(fs.readdirSync(path.join(tmp, 'journal'))).toEqual([]);
   });
 
   it('holds back an edge closer than 3 s and records it when the hold ends, dated from when it happened', async () => {
     const rec = new EdgeRecorder(common());
     // true at 10.54 s, false 1 s later: the false edge is reported when the hold ends (13.54 s),
-    // its clip cut from the ring around 11.54 s (frames from the IDR at 9 s to before 14.54 s).
+    // its clip cut from the ring around 11.54 s (frames from the IDR at 8 s to before 14.54 s).
     drive(rec, [[10_540, true], [11_540, false]], 20_000);
     await rec.close();
     expect(events.map((e) => ('frames' in e ? [e.detection, e.frames[0], e.frames.at(-1)] : e))).toEqual([
-      [true, 96, 162],
-      [false, 108, 174],
+      [true, 84, 162],
+      [false, 96, 174],
     ]);
     expect(new Set(events.map((e) => ('file' in e ? e.file : ''))).size).toBe(2);
   });
@@ -80,7 +80,7 @@ describe('EdgeRecorder', () => {
     const rec = new EdgeRecorder(common());
     drive(rec, [[10_540, true], [11_040, false], [12_040, true], [20_540, false]], 30_000);
     await rec.close();
-    expect(events.map((e) => 'frames' in e && [e.detection, e.frames[0]])).toEqual([[true, 96], [false, 216]]);
+    expect(events.map((e) => 'frames' in e && [e.detection, e.frames[0]])).toEqual([[true, 84], [false, 204]]);
   });
 
   it('starts at the next IDR when the ring holds no IDR that early, and ends a clip early when the camera goes down', async () => {
@@ -102,10 +102,10 @@ describe('AllRecorder', () => {
     const rec = all();
     drive(rec, [[10_540, true], [30_540, false]], 40_000);
     await rec.close();
-    // First file: IDR at 8 s up to the first IDR at or after 13.54 s (14 s, frame 168), exclusive.
+    // First file: IDR at 7 s up to the first IDR at or after 13.54 s (14 s, frame 168), exclusive.
     // Following file: from there until the first frame at or after 33.54 s (frame 403), exclusive.
     expect(events).toEqual([
-      { file: `${detectionBaseName(wallOfFrame(96))}.h264`, frames: range(96, 167), detection: true, start: wallOfFrame(96), end: wallOfFrame(167) },
+      { file: `${detectionBaseName(wallOfFrame(84))}.h264`, frames: range(84, 167), detection: true, start: wallOfFrame(84), end: wallOfFrame(167) },
       { detection: false, time: wallOfFrame(403) },
       { file: `${detectionBaseName(wallOfFrame(168))}.h264`, frames: range(168, 402), start: wallOfFrame(168), end: wallOfFrame(402) },
     ]);
@@ -117,7 +117,7 @@ describe('AllRecorder', () => {
     drive(rec, [[10_540, true], [20_540, false], [22_540, true], [30_540, false]], 40_000);
     await rec.close();
     expect(events.map((e) => ('frames' in e ? [e.detection ?? null, e.frames[0], e.frames.at(-1)] : 'detection:false'))).toEqual([
-      [true, 96, 167],
+      [true, 84, 167],
       'detection:false',
       [null, 168, 402],
     ]);
@@ -135,7 +135,7 @@ describe('AllRecorder', () => {
     expect(framesIn(path.join(tmp, files[2]!.file))[0]! % 12).toBe(0);
     // Together the files are the stream without a gap, from the pre-roll to 3 s after the end
     // (the first frame at or after 1203.54 s is 14443).
-    expect(files.flatMap((f) => f.frames)).toEqual(range(96, 14442));
+    expect(files.flatMap((f) => f.frames)).toEqual(range(84, 14442));
   });
 
   it('starts the next pre-roll after the end of the last recording, never repeating frames', async () => {
@@ -145,11 +145,11 @@ describe('AllRecorder', () => {
     const files = events.filter((e): e is Extract<Event, { file: string }> => 'file' in e);
     const frames = files.flatMap((f) => f.frames);
     expect(new Set(frames).size).toBe(frames.length);
-    // First detection: first file 8–14 s, following until 3 s after max(false at 12.04 s, its start at 14 s) = 17 s.
+    // First detection: first file 7–14 s, following until 3 s after max(false at 12.04 s, its start at 14 s) = 17 s.
     expect(files.map((f) => [f.detection ?? null, f.frames[0], f.frames.at(-1)])).toEqual([
-      [true, 96, 167],
+      [true, 84, 167],
       [null, 168, 203],
-      // Detection again at 17.54 s: pre-roll from 14.54 s, but not before frame 204 (17 s), the first one not written.
+      // Detection again at 17.54 s: pre-roll from the IDR at 14 s, but not before frame 204 (17 s), the first one not written.
       [true, 204, 251],
       [null, 252, 396],
     ]);
@@ -159,6 +159,6 @@ describe('AllRecorder', () => {
     const rec = all();
     drive(rec, [[10_540, true]], 20_040);
     await rec.close();
-    expect(events.map((e) => 'frames' in e && [e.detection ?? null, e.frames[0], e.frames.at(-1)])).toEqual([[true, 96, 167], [null, 168, 240]]);
+    expect(events.map((e) => 'frames' in e && [e.detection ?? null, e.frames[0], e.frames.at(-1)])).toEqual([[true, 84, 167], [null, 168, 240]]);
   });
 });

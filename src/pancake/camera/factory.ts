@@ -1,0 +1,73 @@
+// Which source the camera stream runs, from --camera: the Pi camera child, the test card, a file, a network camera.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import { TESTCARD_FPS, TESTCARD_PATH } from '../../common/paths.js';
+import type { PancakeConfig } from '../options.js';
+import { FileLoopSource } from './file-source.js';
+import { annotateConfig, buildRpicamArgs } from './rpicam.js';
+import { RpicamSource } from './rpicam-source.js';
+import { RtspSource } from './rtsp-source.js';
+import { pickEncoder } from './select.js';
+import type { SourceFactory } from './source.js';
+
+/** How to (re)start the camera, and at what nominal rate it runs. */
+export interface CameraPlan {
+  factory: SourceFactory;
+  /** The nominal frame rate (a network camera's real rate is measured per file). */
+  fps: number;
+}
+
+/** Builds the source factory for `config.camera`; logs what the camera is. */
+export function planCamera(config: PancakeConfig, cameraTool: string | undefined, clock: Clock, logger: Logger): CameraPlan {
+  const camera = config.camera;
+  if (camera.kind === 'auto') {
+    const tool = cameraTool!;
+    const encoder = pickEncoder(config.encoder);
+    const annotateFile = path.join(config.stateDir, 'annotate.json');
+    let annotate = true;
+    try {
+      fs.writeFileSync(annotateFile, JSON.stringify(annotateConfig(config.annotateTextSize), null, 2));
+    } catch (err) {
+      // A full disk must not keep the camera from starting: run without the date/time overlay.
+      logger.warn(`camera: cannot write ${annotateFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); no date/time overlay this run`);
+      annotate = false;
+    }
+    logger.info(`camera: ${tool}, ${config.streamWidth}x${config.streamHeight} at ${config.fps} fps, ${encoder} H.264 encoder`);
+    const factory = (): RpicamSource =>
+      new RpicamSource({
+        tool, logger,
+        args: buildRpicamArgs({
+          width: config.streamWidth, height: config.streamHeight, fps: config.fps, vflip: config.vflip, hflip: config.hflip,
+          rotation: config.rotation, encoder, postProcessFile: annotate ? annotateFile : undefined,
+        }),
+        onMissingAnnotateStage: () => {
+          annotate = false;
+          logger.warn('camera: this rpicam-apps has no annotate_cv stage (e.g. rpicam-apps-lite), so there is no date/time overlay; install rpicam-apps for it');
+        },
+      });
+    return { factory, fps: config.fps };
+  }
+  if (camera.kind === 'rtsp') {
+    logger.info(`camera: ${camera.url.masked} over RTSP/${camera.transport.toUpperCase()}, received by ffmpeg without decoding`);
+    let audioTold = false;
+    const factory = (): RtspSource =>
+      new RtspSource({
+        camera: camera.url, transport: camera.transport, timeoutSeconds: Math.max(1, Math.round(config.cameraTimeoutMs / 1000)), logger,
+        // Once per process, not once per reconnect.
+        onAudioTrack: (codec) => {
+          if (audioTold) return;
+          audioTold = true;
+          logger.info(`camera: the stream has an audio track (${codec}); pancake records video only and ignores it`);
+        },
+        onVideo: (line) => logger.info(`camera: video ${line}`),
+      });
+    return { factory, fps: config.fps };
+  }
+  const fps = camera.kind === 'test' ? TESTCARD_FPS : config.fps;
+  const file = camera.kind === 'test' ? TESTCARD_PATH : camera.path;
+  const description = camera.kind === 'test' ? 'built-in test card' : `file ${file}`;
+  logger.info(`camera: ${description} looped at ${fps} fps`);
+  return { factory: () => new FileLoopSource(file, fps, clock, description), fps };
+}
