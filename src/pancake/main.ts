@@ -106,7 +106,7 @@ await runMain('pancake', async () => {
   await detection?.recorder?.close();
   await events.close();
   stopSweeps();
-  logger.info('pancake stopped');
+  logger.info(`pancake stopped (peak memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MB)`);
   // winston writes asynchronously; give the transport a moment before the process ends.
   await new Promise<void>((resolve) => logger.on('finish', resolve).end());
   return 0;
