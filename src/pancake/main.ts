@@ -47,7 +47,7 @@ await runMain('pancake', async () => {
   // Pictures are decoded only while someone subscribes (detect(frame), the live view's JPEG fallback).
   const decoder = new FrameDecoder({ clock, logger });
   const detection = config.detect
-    ? new Detection({ config, fps: camera.fps, decoder, journal, events, clock, logger, onState: (state) => (status.detection = state) })
+    ? new Detection({ config, fps: camera.fps, keyframeIntervalMs: camera.keyframeIntervalMs, decoder, journal, events, clock, logger, onState: (state) => (status.detection = state) })
     : undefined;
   const stream = new CameraStream({
     factory: camera.factory, stallMs: config.cameraTimeoutMs, clock, logger,

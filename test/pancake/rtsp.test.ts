@@ -119,9 +119,9 @@ describe('buildRtspArgs', () => {
   const TAIL = ['-map', '0:v:0', '-c', 'copy', '-f', 'h264', '-flush_packets', '1', 'pipe:1'];
   it.each<[string, Parameters<typeof buildRtspArgs>[0], string[]]>([
     ['TCP, 10 s (the default)', { url: 'rtsp://cam/x', transport: 'tcp', timeoutSeconds: 10 },
-      [...HEAD, '-rtsp_transport', 'tcp', '-timeout', '10000000', '-allowed_media_types', 'video', '-fflags', '+discardcorrupt', '-copyts', '-i', 'rtsp://cam/x', ...TAIL]],
+      [...HEAD, '-rtsp_transport', 'tcp', '-timeout', '10000000', '-allowed_media_types', 'video', '-fflags', '+discardcorrupt+nobuffer', '-copyts', '-i', 'rtsp://cam/x', ...TAIL]],
     ['UDP, 2.5 s, credentials as given', { url: 'rtsp://admin:p%40ss@cam:8554/x?y=1', transport: 'udp', timeoutSeconds: 2.5 },
-      [...HEAD, '-rtsp_transport', 'udp', '-timeout', '2500000', '-allowed_media_types', 'video', '-fflags', '+discardcorrupt', '-copyts', '-i', 'rtsp://admin:p%40ss@cam:8554/x?y=1', ...TAIL]],
+      [...HEAD, '-rtsp_transport', 'udp', '-timeout', '2500000', '-allowed_media_types', 'video', '-fflags', '+discardcorrupt+nobuffer', '-copyts', '-i', 'rtsp://admin:p%40ss@cam:8554/x?y=1', ...TAIL]],
   ])('%s', (_name, settings, expected) => {
     expect(buildRtspArgs(settings)).toEqual(expected);
   });

@@ -17,6 +17,11 @@ export interface CameraPlan {
   factory: SourceFactory;
   /** The nominal frame rate (a network camera's real rate is measured per file). */
   fps: number;
+  /**
+   * The longest time between keyframes to expect: 1 s from the Pi camera (asked for one IDR a
+   * second) and the test card; up to 10 s from an IP camera or a file of unknown origin.
+   */
+  keyframeIntervalMs: number;
 }
 
 /** Builds the source factory for `config.camera`; logs what the camera is. */
@@ -47,7 +52,7 @@ export function planCamera(config: PancakeConfig, cameraTool: string | undefined
           logger.warn('camera: this rpicam-apps has no annotate_cv stage (e.g. rpicam-apps-lite), so there is no date/time overlay; install rpicam-apps for it');
         },
       });
-    return { factory, fps: config.fps };
+    return { factory, fps: config.fps, keyframeIntervalMs: 1000 };
   }
   if (camera.kind === 'rtsp') {
     logger.info(`camera: ${camera.url.masked} over RTSP/${camera.transport.toUpperCase()}, received by ffmpeg without decoding`);
@@ -63,11 +68,11 @@ export function planCamera(config: PancakeConfig, cameraTool: string | undefined
         },
         onVideo: (line) => logger.info(`camera: video ${line}`),
       });
-    return { factory, fps: config.fps };
+    return { factory, fps: config.fps, keyframeIntervalMs: 10_000 };
   }
   const fps = camera.kind === 'test' ? TESTCARD_FPS : config.fps;
   const file = camera.kind === 'test' ? TESTCARD_PATH : camera.path;
   const description = camera.kind === 'test' ? 'built-in test card' : `file ${file}`;
   logger.info(`camera: ${description} looped at ${fps} fps`);
-  return { factory: () => new FileLoopSource(file, fps, clock, description), fps };
+  return { factory: () => new FileLoopSource(file, fps, clock, description), fps, keyframeIntervalMs: camera.kind === 'test' ? 1000 : 10_000 };
 }

@@ -33,7 +33,10 @@ export interface RtspSourceOptions {
    * without it the source logs "audio track (…) ignored" itself, once per source object.
    */
   onAudioTrack?: (codec: string) => void;
-  /** Called once when the video is known to be H.264, with ffmpeg's stream line ("h264 (Main), …, 1920x1080, 15 fps, …"). */
+  /**
+   * Called once when the video is known to be H.264, with ffmpeg's stream line ("h264 (Main), …,
+   * 1920x1080, 15 fps, …"); without it the source logs that line itself.
+   */
   onVideo?: (description: string) => void;
 }
 
@@ -44,6 +47,10 @@ const STDERR_TAIL_BYTES = 16 * 1024;
 // ffmpeg prints the input description before it writes any output, so the queue stays empty in
 // practice; the bound only keeps a misbehaving child from growing memory.
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+// ffmpeg writes nothing until it has probed the stream (up to its 5 s analyze duration; about 3 s
+// measured with x264 B-frames and AAC), and a stream copy starts at the first keyframe, which IP
+// cameras send every 1-10 s: the first frame of a run may come this much later than --camera-timeout.
+const FIRST_FRAME_GRACE_MS = 10_000;
 
 /**
  * One run of ffmpeg ingesting an RTSP camera. Video reaches `onData` only once ffmpeg has described
@@ -55,6 +62,8 @@ const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 export class RtspSource implements CameraSource {
   /** The masked camera URL. */
   readonly description: string;
+  /** See {@link FIRST_FRAME_GRACE_MS}. */
+  readonly firstFrameGraceMs = FIRST_FRAME_GRACE_MS;
   private child: ChildProcessHandle | undefined;
   private closing = false;
   private head = '';
@@ -134,7 +143,7 @@ export class RtspSource implements CameraSource {
 
   /** Decides, from what ffmpeg has said so far, whether the video may flow, and reports an audio track. */
   private inspect(child: ChildProcessHandle, onData: (chunk: Buffer) => void): void {
-    if (this.decided || this.rejected) return;
+    if (this.decided || this.rejected || this.closing) return;
     const input = describeInput(this.head);
     if (input.audioCodec && this.audio === undefined) {
       this.audio = input.audioCodec;
@@ -151,8 +160,9 @@ export class RtspSource implements CameraSource {
     }
     if (input.complete && input.videoCodec === 'h264') {
       this.video = input.videoLine ?? 'h264';
-      this.options.logger.info(`camera: ${this.description}: ${this.video}`);
-      this.options.onVideo?.(this.video);
+      // Said once: by the caller when it wants to, else here (as for the audio track).
+      if (this.options.onVideo) this.options.onVideo(this.video);
+      else this.options.logger.info(`camera: ${this.description}: ${this.video}`);
       this.open(onData);
     }
     // Anything else (no video track, the input not yet described) ends in ffmpeg's own error.

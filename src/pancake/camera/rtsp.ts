@@ -172,6 +172,11 @@ export interface RtspIngestSettings {
  * - `-timeout` (µs) is the RTSP demuxer's socket timeout (5.x removed `-stimeout`).
  * - `-allowed_media_types video`: an audio track is not even set up (its SDP line still shows).
  * - `-fflags +discardcorrupt`: drop frames the RTP depacketizer knows are damaged (lost packets).
+ *   `+nobuffer`: do not hold back the packets read while ffmpeg probes the input (2-3 s with x264
+ *   B-frames, measured). Held back, they came out in one burst when probing ended, so their arrival
+ *   times (the frames' times in the MP4, the file's start) were wrong: the first seconds of every
+ *   run played about twice as fast and the file's fps was too high. Without them the stream starts
+ *   at the first keyframe after probing, every frame timed as it arrives.
  *   `+genpts` is left out: raw H.264 output carries no timestamps, and generating them only
  *   makes the demuxer look ahead.
  * - `-copyts`: no shifting of timestamps to zero, which with B-frames made the muxer log
@@ -187,7 +192,7 @@ export function buildRtspArgs(s: RtspIngestSettings): string[] {
     '-rtsp_transport', s.transport,
     '-timeout', String(Math.max(1, Math.round(s.timeoutSeconds * 1_000_000))),
     '-allowed_media_types', 'video',
-    '-fflags', '+discardcorrupt',
+    '-fflags', '+discardcorrupt+nobuffer',
     '-copyts',
     '-i', s.url,
     '-map', '0:v:0', '-c', 'copy',

@@ -19,6 +19,11 @@ export interface CameraSource {
   close(): Promise<void>;
   /** Why it sent nothing for `seconds` (its command line, last stderr lines), when it can say more than that. */
   describeStall?(seconds: number): string;
+  /**
+   * Extra time (ms), beyond the stall limit, that the first access unit of a run may take: an RTSP
+   * ingest probes the stream before it writes anything and starts at a keyframe.
+   */
+  readonly firstFrameGraceMs?: number;
 }
 
 export type SourceFactory = () => CameraSource;

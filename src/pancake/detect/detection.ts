@@ -15,6 +15,8 @@ export interface DetectionOptions {
   config: PancakeConfig;
   /** The stream's nominal frame rate: the default detect interval is one frame. */
   fps: number;
+  /** The longest expected time between keyframes (see CameraPlan). */
+  keyframeIntervalMs: number;
   decoder: FrameDecoder;
   journal: RecordingJournal;
   events: EventSender;
@@ -35,7 +37,7 @@ export class Detection {
   private readonly detector: Detector;
 
   constructor(private readonly options: DetectionOptions) {
-    const { config, fps, decoder, journal, events, clock, logger } = options;
+    const { config, fps, keyframeIntervalMs, decoder, journal, events, clock, logger } = options;
     const detect = config.detect!;
     if (config.recordDetection) {
       this.recorder = createDetectionRecorder(config.recordDetection.mode, {
@@ -49,9 +51,10 @@ export class Detection {
     const intervalMs = (detect.intervalSeconds ?? 1 / fps) * 1000;
     this.detector = new Detector({
       file: detect.customize, mode: detect.mode, intervalMs, clock, logger,
-      // Keyframes only when detect() is called at most once a second: far cheaper to decode.
+      // Keyframes only when detect() is called no more often than keyframes come: far cheaper to
+      // decode, and no picture older than the interval (an IP camera's keyframe may be 10 s apart).
       frames: detect.mode === 'image'
-        ? (onFrame) => decoder.subscribe({ width: detect.width, height: detect.height, keyframesOnly: intervalMs >= 1000, onFrame })
+        ? (onFrame) => decoder.subscribe({ width: detect.width, height: detect.height, keyframesOnly: intervalMs >= keyframeIntervalMs, onFrame })
         : undefined,
       onDetection: (state) => {
         this.options.onState(state);

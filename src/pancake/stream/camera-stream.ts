@@ -142,13 +142,16 @@ export class CameraStream {
     const { clock, stallMs } = this.options;
     const check = (): void => {
       if (source !== this.source || this.run !== RUNNING) return;
+      // Until its first unit a source may take longer than the stall limit (an RTSP ingest probes
+      // the stream, then starts at a keyframe): a short --camera-timeout must not kill every start.
+      const limit = this.flowing ? stallMs : stallMs + (source.firstFrameGraceMs ?? 0);
       const silent = clock.monotonic() - this.lastUnitMono;
-      if (silent >= stallMs) {
+      if (silent >= limit) {
         const seconds = Math.round(silent / 100) / 10;
         this.fail(source, source.describeStall ? source.describeStall(seconds) : `${source.description} sent no frame for ${seconds} s`);
         return;
       }
-      this.watchdog = clock.setTimeout(check, Math.min(1000, stallMs - silent + 10));
+      this.watchdog = clock.setTimeout(check, Math.min(1000, limit - silent + 10));
     };
     this.watchdog = clock.setTimeout(check, Math.min(1000, stallMs));
   }

@@ -18,6 +18,7 @@ const UNITS = (() => {
 /** A source the test drives: `send(n)` writes n units, `end(reason)` ends it by itself. */
 class TestSource implements CameraSource {
   readonly description = 'test source';
+  firstFrameGraceMs: number | undefined;
   onData: ((chunk: Buffer) => void) | undefined;
   onEnd: ((end: SourceEnd) => void) | undefined;
   closed = false;
@@ -37,7 +38,7 @@ class TestSource implements CameraSource {
   }
 }
 
-function setup(): { clock: ManualClock; stream: CameraStream; sources: TestSource[]; events: string[]; got: AccessUnit[]; downs: string[] } {
+function setup(grace?: number): { clock: ManualClock; stream: CameraStream; sources: TestSource[]; events: string[]; got: AccessUnit[]; downs: string[] } {
   const clock = new ManualClock();
   const sources: TestSource[] = [];
   const events: string[] = [];
@@ -46,6 +47,7 @@ function setup(): { clock: ManualClock; stream: CameraStream; sources: TestSourc
   const stream = new CameraStream({
     factory: () => {
       const s = new TestSource();
+      s.firstFrameGraceMs = grace;
       sources.push(s);
       return s;
     },
@@ -113,6 +115,24 @@ describe('CameraStream', () => {
     expect(Buffer.concat(full.map((u) => u.data)).equals(Buffer.concat(UNITS.slice(0, full.length)))).toBe(true);
     expect(early.length).toBeGreaterThanOrEqual(3);
     for (const e of early) expect(keys.some((k) => k.data.subarray(0, e.length).equals(e))).toBe(true);
+    await stream.close();
+  });
+
+  it('a source that takes long for its first frame (an RTSP probe) gets its grace once per run, then the plain limit', async () => {
+    const { clock, stream, sources, events } = setup(10_000);
+    stream.start();
+    clock.advance(14_000);
+    expect(stream.state).toBe('starting');
+    sources[0]!.send(13);
+    expect(stream.state).toBe('up');
+    clock.advance(5000);
+    expect(events).toEqual(['down test source silent for 5 s @19000']);
+    clock.advance(1000 + 14_999);
+    expect(sources).toHaveLength(2);
+    expect(events).toHaveLength(1);
+    clock.advance(1);
+    expect(events).toHaveLength(1);
+    expect(stream.reason).toBe('test source silent for 15 s');
     await stream.close();
   });
 });
