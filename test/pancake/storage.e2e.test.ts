@@ -16,6 +16,14 @@ const canMount = spawnSync('unshare', [...userns, '--mount', 'sh', '-c', 'mount 
 
 describe.skipIf(!canMount)('pancake on a full disk', () => {
   const t = usePancakeTest();
+  /** A wait that, when it fails, says what pancake logged (a busy machine shows its own story). */
+  const withLog = async <T>(wait: Promise<T>): Promise<T> => {
+    try {
+      return await wait;
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\npancake's log:\n${t.pancake?.log() ?? ''}`);
+    }
+  };
 
   it('reports the storage error, keeps the camera running, and records again once space is freed', async () => {
     t.tmp = makeTmp();
@@ -25,16 +33,16 @@ describe.skipIf(!canMount)('pancake on a full disk', () => {
     t.sink = await startEventSink(name);
     // The state (outbox, journal) lives on the full disk too, as it does by default on a Pi.
     t.pancake = startPancake(['--record-continuous', dir, '--emit', name], {}, undefined, WRAP(dir));
-    const error = (await t.sink.waitFor((e) => 'storage' in e && e.storage === 'error', 30_000)) as StorageEvent;
+    const error = (await withLog(t.sink.waitFor((e) => 'storage' in e && e.storage === 'error', 30_000))) as StorageEvent;
     expect(error.reason).toMatch(/ENOSPC/);
     // The part written before the disk filled is finished and announced; it decodes (whole frames only).
-    const partial = (await t.sink.waitFor((e) => 'h264' in e)) as FileEvent;
+    const partial = (await withLog(t.sink.waitFor((e) => 'h264' in e, 30_000))) as FileEvent;
     expect(t.pancake.child.exitCode).toBeNull();
     const inside = `/proc/${t.pancake.child.pid}/root${partial.h264}`;
     expect(decodeErrors(inside)).toBe('');
     // Free the space (through pancake's view of the mount): the retry finds room and records again.
     fs.rmSync(inside);
-    await t.sink.waitFor((e) => 'storage' in e && e.storage === 'ok', 30_000);
+    await withLog(t.sink.waitFor((e) => 'storage' in e && e.storage === 'ok', 30_000));
     await t.pancake.waitForLog(/record: writing .*\n(.|\n)*record: writing/);
     const events = t.sink.events.map((e: PancakeEvent) => ('camera' in e ? 'camera' : 'storage' in e ? `storage:${e.storage}` : 'file'));
     expect(events).not.toContain('camera'); // the camera never went down

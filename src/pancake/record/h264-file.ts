@@ -61,9 +61,9 @@ export class H264File {
       const batch = this.queue;
       this.queue = [];
       this.queued = 0;
+      let written = 0;
       try {
         const size = batch.reduce((n, b) => n + b.length, 0);
-        let written = 0;
         // writev may write less than asked (a full disk part-way): loop until all is written or it throws.
         while (written < size) {
           const { bytesWritten } = await writev(this.fd!, written === 0 ? batch : [concatFrom(batch, written)]);
@@ -73,8 +73,10 @@ export class H264File {
         this.bytes += size;
       } catch (err) {
         this.failure = err as Error;
-        // Cut off the part of the batch that did get written, so the file ends with a whole
-        // access unit and decodes cleanly to its end (shrinking works on a full disk too).
+        // Keep the access units of the batch that did reach the disk whole, and cut off the rest,
+        // so the file ends with a whole access unit and decodes cleanly to its end (shrinking works
+        // on a full disk too). A batch may hold seconds of video when the machine is busy.
+        this.bytes += wholeUnits(batch, written);
         await ftruncate(this.fd!, this.bytes).catch(() => {});
       }
     }
@@ -100,6 +102,16 @@ export class H264File {
     }
     await close(fd).catch(() => {});
   }
+}
+
+/** Bytes of the first units of `batch` that lie wholly within its first `written` bytes. */
+export function wholeUnits(batch: readonly Buffer[], written: number): number {
+  let whole = 0;
+  for (const unit of batch) {
+    if (whole + unit.length > written) break;
+    whole += unit.length;
+  }
+  return whole;
 }
 
 function concatFrom(batch: Buffer[], offset: number): Buffer {
