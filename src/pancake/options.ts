@@ -75,7 +75,7 @@ export function buildCommand(): Command {
     .version(VERSION)
     .option('--camera <source>', 'auto (rpicam-vid, else libcamera-vid), test (built-in test card), file:PATH (an H.264 file looped at --fps), or an IP camera: rtsp://[user[:password]@]host[:port]/path (also rtsps://; env:NAME or file:PATH holding the URL)', 'auto')
     .option('--camera-password <env:NAME|file:PATH>', 'the network camera\'s password, kept off the command line (the URL then names only the user)')
-    .addOption(new Option('--rtsp-transport <tcp|udp>', 'how an RTSP camera sends its video').choices(['tcp', 'udp']))
+    .addOption(new Option('--rtsp-transport <tcp|udp>', 'how an RTSP camera sends its video (default: tcp)').choices(['tcp', 'udp']))
     .addOption(new Option('--encoder <kind>', 'H.264 encoder: hardware (Pi Zero 2 W to Pi 4), software (libav/libx264, the Pi 5 has no encoder block); auto picks by board').choices(['auto', 'hardware', 'software']).default('auto'))
     .option('--camera-timeout <seconds>', 'restart a camera that sends no frame for this long (default: 10 for network cameras, 5 otherwise)')
     .option('--name <name>', 'this camera\'s name (letters, digits, - and _): in every event, the page title and the log; postproc files its recordings under it')
