@@ -146,6 +146,23 @@ describe('EventReceiver', () => {
     expect(line).not.toContain('nested');
   });
 
+  it('a valid event with an unknown field nested 32000 arrays deep (a 64 KB line) is handled by its known fields; postproc goes on', async () => {
+    const handled: ReceivedEvent[] = [];
+    const { client, log } = await start(async (e) => (handled.push(e), e.id));
+    for (const [id, depth] of [['deep1', 5000], ['deep2', 32_000]] as const) {
+      await client.write(`{"id":"${id}","h264":"/nonexistent/x.h264","x":${'['.repeat(depth)}${']'.repeat(depth)}}\n`);
+      await client.waitForAck(id);
+    }
+    await client.write(`{"id":"deep3","camera":"down","y":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}\n`);
+    await client.waitForAck('deep3');
+    expect(handled).toEqual([
+      { id: 'deep1', kind: 'file', h264: '/nonexistent/x.h264' },
+      { id: 'deep2', kind: 'file', h264: '/nonexistent/x.h264' },
+      { id: 'deep3', kind: 'camera', camera: 'down' },
+    ]);
+    expect(log.lines.join('')).not.toContain('[[[');
+  });
+
   it('describeEvent cuts a long description', () => {
     expect(describeEvent({ kind: 'camera', camera: 'down', reason: 'r'.repeat(1000) }, 40)).toBe('{"kind":"camera","camera":"down","reason… (1045 characters)');
   });

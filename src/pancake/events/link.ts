@@ -6,6 +6,9 @@ import type { Logger } from '../../common/log.js';
 import { DEFAULT_RESTART, RestartBackoff } from '../../common/restart.js';
 import type { Outbox } from './outbox.js';
 
+/** The longest pause between attempts to reach postproc (1 s doubling up to this). */
+export const LOCAL_SOCKET_MAX_BACKOFF_MS = 5000;
+
 export interface EventLinkOptions {
   socketName: string;
   outbox: Outbox;
@@ -30,9 +33,10 @@ export class EventLink {
   private loggedDown = false;
 
   constructor(private readonly options: EventLinkOptions) {
+    // A local socket costs nothing to try: postproc is found again within 5 s of coming back.
     this.retry = new RestartBackoff(options.clock, {
       initialMs: options.initialBackoffMs ?? DEFAULT_RESTART.initialMs,
-      maxMs: options.maxBackoffMs ?? DEFAULT_RESTART.maxMs,
+      maxMs: options.maxBackoffMs ?? LOCAL_SOCKET_MAX_BACKOFF_MS,
     });
   }
 
@@ -48,6 +52,11 @@ export class EventLink {
       this.sent.add(event.id);
       this.socket.write(encodeLine(event));
     }
+  }
+
+  /** Connection attempts that failed since postproc was last reached. */
+  get failedAttempts(): number {
+    return this.retry.failureCount;
   }
 
   /** Whether every event has been acknowledged. */

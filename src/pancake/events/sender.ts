@@ -79,13 +79,19 @@ export class EventSender {
     });
   }
 
-  /** Files a crash left open are finished now (Annex B is playable up to its last whole frame) and announced. */
+  /**
+   * Files a crash left open are finished now (Annex B is playable up to its last whole frame) and
+   * announced; one that got no byte before the crash (a kill right after a split) is removed.
+   */
   announceLeftovers(journal: RecordingJournal): void {
     for (const left of journal.leftovers()) {
-      const stat = fs.statSync(left.path, { throwIfNoEntry: false });
-      if (stat && stat.size > 0) {
+      const stat = fs.lstatSync(left.path, { throwIfNoEntry: false });
+      if (stat?.isFile() && stat.size > 0) {
         this.options.logger.warn(`record: ${left.path} was left open by a previous run; announcing it as finished`);
         this.announce({ ...left, end: stat.mtimeMs });
+      } else if (stat?.isFile()) {
+        this.options.logger.warn(`record: ${left.path} was left open and empty by a previous run; removing it`);
+        fs.rmSync(left.path, { force: true });
       }
       journal.closed(left.path);
     }

@@ -1,0 +1,52 @@
+// The event link on a test clock: after postproc has been away a long time, it is found again within 5 s, and the outbox is delivered.
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/common/clock.js';
+import { createLogger } from '../../../src/common/log.js';
+import { EventLink } from '../../../src/pancake/events/link.js';
+import { Outbox } from '../../../src/pancake/events/outbox.js';
+import { makeTmp, removeTmp } from '../../helpers/env.js';
+import { startEventSink, type EventSink } from '../../helpers/event-sink.js';
+
+const logger = createLogger({ program: 'test', level: 'error' });
+const realPause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('EventLink', () => {
+  let tmp: string | undefined;
+  let sink: EventSink | undefined;
+  let link: EventLink | undefined;
+  afterEach(async () => {
+    link?.close();
+    await sink?.close();
+    removeTmp(tmp);
+    link = sink = tmp = undefined;
+  });
+
+  it('retries a local socket at most 5 s apart, however long postproc was away', async () => {
+    tmp = makeTmp();
+    const clock = new ManualClock();
+    const outbox = new Outbox(path.join(tmp, 'outbox'), logger);
+    const name = `pancake-link-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    link = new EventLink({ socketName: name, outbox, clock, logger });
+    outbox.add({ camera: 'down', reason: 'test', time: new Date(0).toISOString() });
+    link.start();
+    // Ten minutes of test time without postproc: every refused attempt is real, the pauses are the clock's.
+    const step = async (ms: number): Promise<void> => {
+      clock.advance(ms);
+      await realPause(2);
+    };
+    for (let t = 0; t < 600_000; t += 250) await step(250);
+    // postproc comes back just after an attempt failed: the worst moment, a whole pause to wait.
+    const failed = link.failedAttempts;
+    expect(failed).toBeGreaterThan(10);
+    while (link.failedAttempts === failed) await step(100);
+    sink = await startEventSink(name);
+    const back = clock.monotonic();
+    while (sink.events.length === 0) {
+      if (clock.monotonic() - back > 60_000) throw new Error('not reconnected within a minute of test time');
+      await step(100);
+    }
+    expect(clock.monotonic() - back).toBeLessThanOrEqual(5100);
+    expect(sink.events).toMatchObject([{ camera: 'down', reason: 'test' }]);
+  }, 60_000);
+});
