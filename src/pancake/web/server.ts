@@ -167,11 +167,22 @@ export class LiveServer {
   private async login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const { clock, logger } = this.options;
     const address = req.socket.remoteAddress ?? 'unknown';
-    const wait = this.limiter.retryAfter(address, clock.now());
+    const locked = this.limiter.retryAfter(address, clock.now()) > 0;
+    const wait = this.limiter.begin(address, clock.now());
     if (wait > 0) {
-      logger.warn(`web: login from ${address} refused: too many wrong passwords, locked for ${Math.ceil(wait / 1000)} s`);
+      logger.warn(`web: login from ${address} refused: ${locked ? `too many wrong passwords, locked for ${Math.ceil(wait / 1000)} s` : 'another password check from this address is still running'}`);
       return this.send(res, 429, 'text/plain; charset=utf-8', 'Too many wrong passwords; try again later.\n', { 'Retry-After': String(Math.ceil(wait / 1000)) });
     }
+    try {
+      await this.checkPassword(req, res, address);
+    } finally {
+      this.limiter.end(address);
+    }
+  }
+
+  /** One password check for `address`, which holds its slot in the limiter meanwhile. */
+  private async checkPassword(req: http.IncomingMessage, res: http.ServerResponse, address: string): Promise<void> {
+    const { clock, logger } = this.options;
     const body = await readBody(req, MAX_BODY_BYTES);
     if (body === undefined) return this.send(res, 413, 'text/plain; charset=utf-8', 'Request body too large\n', { Connection: 'close' });
     const password = new URLSearchParams(body).get('password') ?? '';

@@ -68,6 +68,8 @@ export function sessionCookie(token: string, maxAgeSeconds: number, secure: bool
  */
 export class LoginLimiter {
   private readonly failures = new Map<string, number[]>();
+  /** Addresses with a password check (and its slow answer) in progress. */
+  private readonly checking = new Set<string>();
 
   constructor(
     private readonly maxFailures = 5,
@@ -80,6 +82,24 @@ export class LoginLimiter {
     const recent = this.recent(address, nowMs);
     if (recent.length < this.maxFailures) return 0;
     return recent[recent.length - 1]! + this.windowMs - nowMs;
+  }
+
+  /**
+   * Takes `address`'s one slot for a password check, counted when the attempt arrives: parallel
+   * guesses cannot all be checked before the first failure is known. Returns 0 when the check may
+   * go ahead (call {@link end} when its answer is sent), else the ms to tell the client to wait.
+   */
+  begin(address: string, nowMs: number): number {
+    const locked = this.retryAfter(address, nowMs);
+    if (locked > 0) return locked;
+    if (this.checking.has(address)) return 1000;
+    this.checking.add(address);
+    return 0;
+  }
+
+  /** The check begun for `address` has been answered. */
+  end(address: string): void {
+    this.checking.delete(address);
   }
 
   fail(address: string, nowMs: number): void {

@@ -84,12 +84,30 @@ describe('login', () => {
 
   it('rate-limits repeated wrong passwords from one address', async () => {
     pancake = await startLivePancake(['--login', hashFile]);
-    const attempts = await Promise.all(Array.from({ length: 5 }, () => post(`${pancake!.url}/login`, 'password=nope')));
-    expect(attempts.map((r) => r.headers.get('location'))).toEqual(Array(5).fill('/login?error'));
+    for (let i = 0; i < 5; i++) expect((await post(`${pancake.url}/login`, 'password=nope')).headers.get('location')).toBe('/login?error');
     const locked = await post(`${pancake.url}/login`, 'password=correct+horse');
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800);
     expect(pancake.log()).toContain('too many wrong passwords');
+  }, 60_000);
+
+  it('checks at most one of 20 parallel guesses; the others are refused at once with 429', async () => {
+    pancake = await startLivePancake(['--login', hashFile]);
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const r = await post(`${pancake!.url}/login`, 'password=nope');
+        return { status: r.status, ms: Date.now() - started };
+      }),
+    );
+    const checked = answers.filter((a) => a.status === 303);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(checked.length).toBeGreaterThanOrEqual(1);
+    expect(checked.length).toBeLessThanOrEqual(5);
+    expect(refused.length).toBe(20 - checked.length);
+    // Refused at once, not after the 3 s a checked wrong password waits.
+    for (const r of refused) expect(r.ms).toBeLessThan(2500);
+    expect((pancake.log().match(/wrong password from/g) ?? []).length).toBe(checked.length);
   }, 30_000);
 
   it('refuses an oversized login body with 413 without reading it', async () => {

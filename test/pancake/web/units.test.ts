@@ -48,6 +48,19 @@ describe('sessions', () => {
     expect(parseCookies('a=1; pancake_session=x.y.z; a=2').get('pancake_session')).toBe('x.y.z');
   });
 
+  it('allows one password check in flight per address, counted when it arrives; a locked address gets its wait', () => {
+    const limiter = new LoginLimiter(5, 15 * 60_000);
+    expect(limiter.begin('10.0.0.1', 0)).toBe(0);
+    expect(limiter.begin('10.0.0.1', 1)).toBe(1000);
+    expect(limiter.begin('10.0.0.2', 1)).toBe(0);
+    limiter.fail('10.0.0.1', 2);
+    limiter.end('10.0.0.1');
+    expect(limiter.begin('10.0.0.1', 3)).toBe(0);
+    limiter.end('10.0.0.1');
+    for (let i = 0; i < 4; i++) limiter.fail('10.0.0.1', 10 + i);
+    expect(limiter.begin('10.0.0.1', 20)).toBe(15 * 60_000 - 7);
+  });
+
   it('locks an address out after 5 failures within 15 minutes, others unaffected', () => {
     const limiter = new LoginLimiter(5, 15 * 60_000);
     for (let i = 0; i < 4; i++) limiter.fail('10.0.0.1', i * 1000);
