@@ -39,7 +39,7 @@ await runMain('pancake', async () => {
   const camera = planCamera(config, cameraTool, clock, logger);
   const recorder = config.recordContinuous
     ? new ContinuousRecorder({
-        dir: config.recordContinuous, segmentMinutes: config.segmentMinutes, fps: camera.fps, rotation: config.rotation, clock, logger, journal,
+        dir: config.recordContinuous, segmentMinutes: config.segmentMinutes, fps: camera.fps, fixedRate: camera.fixedRate, rotation: config.rotation, clock, logger, journal,
         onFinished: (rec) => events.announce(rec),
         onStorage: (state, reason, file) => events.storage(state, reason, file),
       })
@@ -47,7 +47,7 @@ await runMain('pancake', async () => {
   // Pictures are decoded only while someone subscribes (detect(frame), the live view's JPEG fallback).
   const decoder = new FrameDecoder({ clock, logger });
   const detection = config.detect
-    ? new Detection({ config, fps: camera.fps, keyframeIntervalMs: camera.keyframeIntervalMs, decoder, journal, events, clock, logger, onState: (state) => (status.detection = state) })
+    ? new Detection({ config, fps: camera.fps, keyframeIntervalMs: camera.keyframeIntervalMs, fixedRate: camera.fixedRate, decoder, journal, events, clock, logger, onState: (state) => (status.detection = state) })
     : undefined;
   const stream = new CameraStream({
     factory: camera.factory, stallMs: config.cameraTimeoutMs, clock, logger,

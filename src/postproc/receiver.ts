@@ -2,6 +2,7 @@
 import net from 'node:net';
 import { UsageError } from '../common/cli.js';
 import { abstractSocketPath, LineSplitter, MAX_EVENT_LINE_BYTES, parseEventLine, type ReceivedEvent } from '../common/events.js';
+import { systemClock, type Clock, type Timer } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 
 /**
@@ -15,12 +16,19 @@ export interface EventReceiverOptions {
   logger: Logger;
   handle: EventHandler;
   maxLineBytes?: number;
+  clock?: Clock;
+  /** A connection that has sent no valid event this long after opening is closed. */
+  firstEventMs?: number;
+  /** A connection with no valid event for this long is closed (pancake reconnects when it has one). */
+  idleMs?: number;
 }
 
 // Lines read but not yet handled, per connection, before reading from it pauses.
 const HIGH_WATER_LINES = 64;
 // pancake holds one connection; this bounds what a flood of local clients can make us hold.
 const MAX_CONNECTIONS = 16;
+const FIRST_EVENT_MS = 10_000;
+const IDLE_MS = 60 * 60_000;
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -96,9 +104,13 @@ export class EventReceiver {
       return;
     }
     if (this.connections.size >= MAX_CONNECTIONS) {
-      this.options.logger.warn(`event socket: ${MAX_CONNECTIONS} connections open already; refusing another`);
-      socket.destroy();
-      return;
+      // Full: make room rather than refuse, so a flood of idle clients never locks pancake out. The
+      // first to go is the oldest that never sent a valid event, else the one quiet the longest.
+      const all = [...this.connections];
+      const victim = all.find((c) => c.validEvents === 0) ?? all.sort((a, b) => a.lastEventMono - b.lastEventMono)[0]!;
+      this.options.logger.warn(`event socket: ${MAX_CONNECTIONS} connections open already; closing ${victim.name} (${victim.validEvents === 0 ? 'no valid event yet' : 'the quietest'}) to take a new one`);
+      this.connections.delete(victim);
+      victim.drop();
     }
     const name = `event connection #${this.nextConnection++}`;
     const connection = new Connection(socket, name, this.options);
@@ -113,13 +125,22 @@ class Connection {
   private busy: Promise<void> | undefined;
   private closing = false;
   private readonly splitter: LineSplitter;
+  private readonly clock: Clock;
+  private quietTimer: Timer | undefined;
+  /** Valid events received so far, and when the last one came (monotonic ms). */
+  validEvents = 0;
+  lastEventMono: number;
 
   constructor(
     private readonly socket: net.Socket,
-    private readonly name: string,
+    readonly name: string,
     private readonly options: EventReceiverOptions,
   ) {
     const { logger } = options;
+    this.clock = options.clock ?? systemClock;
+    this.lastEventMono = this.clock.monotonic();
+    this.armQuiet(options.firstEventMs ?? FIRST_EVENT_MS, 'sent no valid event');
+    socket.once('close', () => this.quietTimer?.cancel());
     const maxBytes = options.maxLineBytes ?? MAX_EVENT_LINE_BYTES;
     logger.info(`${name} opened`);
     this.splitter = new LineSplitter(
@@ -133,6 +154,22 @@ class Connection {
       if (this.splitter.pendingBytes > 0) logger.warn(`${name}: closed in the middle of a line (${this.splitter.pendingBytes} bytes dropped)`);
       logger.info(`${name} closed`);
     });
+  }
+
+  /** Closes the connection if no valid event comes within `ms`. */
+  private armQuiet(ms: number, why: string): void {
+    this.quietTimer?.cancel();
+    this.quietTimer = this.clock.setTimeout(() => {
+      this.options.logger.warn(`${this.name} ${why} for ${Math.round(ms / 1000)} s; closing it`);
+      this.drop();
+    }, ms);
+  }
+
+  /** Closes at once, dropping lines not handled yet (a client that holds a place without using it). */
+  drop(): void {
+    this.closing = true;
+    this.quietTimer?.cancel();
+    this.socket.destroy();
   }
 
   private enqueue(line: string): void {
@@ -160,6 +197,9 @@ class Connection {
       return;
     }
     logger.info(`${this.name}: received ${describeEvent(parsed.event)}`);
+    this.validEvents++;
+    this.lastEventMono = this.clock.monotonic();
+    this.armQuiet(this.options.idleMs ?? IDLE_MS, 'sent no event');
     let ack: string | undefined;
     try {
       ack = await handle(parsed.event, this.name);
@@ -173,6 +213,7 @@ class Connection {
   /** Finishes the line being handled, drops the rest (unacknowledged: they are sent again), closes. */
   async close(): Promise<void> {
     this.closing = true;
+    this.quietTimer?.cancel();
     this.queue.length = 0;
     await this.busy;
     await new Promise<void>((resolve) => {

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/common/cli.js';
+import { ManualClock } from '../../src/common/clock.js';
 import type { ReceivedEvent } from '../../src/common/events.js';
 import { describeEvent, EventReceiver, logSnippet } from '../../src/postproc/receiver.js';
 import { EventClient } from './event-client.js';
@@ -11,6 +12,14 @@ function memoryLogger(): { logger: winston.Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString()); done(); } });
   return { logger: winston.createLogger({ format: winston.format.printf(({ level, message }) => `${level}: ${String(message)}`), transports: [new winston.transports.Stream({ stream })] }), lines };
+}
+
+async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 const socketName = (): string => `postproc-receiver-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -110,24 +119,53 @@ describe('EventReceiver', () => {
     await expect(EventClient.connect(name, 200)).rejects.toThrow();
   });
 
-  it('refuses a 17th connection at a time, and takes new ones once others close', async () => {
+  it('16 idle connections never lock pancake out: the oldest that sent nothing makes room', async () => {
     const { name, client, log } = await start(async (e) => e.id);
-    const more: EventClient[] = [];
-    for (let i = 0; i < 15; i++) more.push(await EventClient.connect(name));
-    clients.push(...more);
-    const extra = await EventClient.connect(name);
-    clients.push(extra);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(extra.closed).toBe(true);
-    expect(log.lines.join('')).toContain('16 connections open already; refusing another');
-    more[0]!.close();
-    await new Promise((r) => setTimeout(r, 100));
-    const later = await EventClient.connect(name);
-    clients.push(later);
-    await later.send({ id: 'later', camera: 'up' });
-    await later.waitForAck('later');
     await client.send({ id: 'first', camera: 'up' });
     await client.waitForAck('first');
+    const idle: EventClient[] = [];
+    for (let i = 0; i < 15; i++) idle.push(await EventClient.connect(name));
+    clients.push(...idle);
+    // The table is full (16). pancake connects again (a 17th) and is served; an idle one went.
+    const pancake = await EventClient.connect(name);
+    clients.push(pancake);
+    await pancake.send({ id: 'pancake', camera: 'down', reason: 'x' });
+    await pancake.waitForAck('pancake');
+    await until(() => idle[0]!.closed);
+    expect(idle.slice(1).some((c) => c.closed)).toBe(false);
+    expect(log.lines.join('')).toMatch(/16 connections open already; closing event connection #2 \(no valid event yet\)/);
+    // The one that sent a valid event is kept.
+    await client.send({ id: 'again', camera: 'up' });
+    await client.waitForAck('again');
+  });
+
+  it('closes a connection that sends no valid event within 10 s, and one quiet for an hour; a busy one stays', async () => {
+    const clock = new ManualClock();
+    const name = socketName();
+    const log = memoryLogger();
+    const receiver = new EventReceiver({ socketName: name, logger: log.logger, handle: async (e) => e.id, clock });
+    receivers.push(receiver);
+    await receiver.start();
+    const silent = await EventClient.connect(name);
+    const garbage = await EventClient.connect(name);
+    const talker = await EventClient.connect(name);
+    clients.push(silent, garbage, talker);
+    await until(() => log.lines.join('').includes('event connection #3 opened'));
+    await garbage.write('not json\n');
+    await talker.send({ id: 't1', camera: 'up' });
+    await talker.waitForAck('t1');
+    clock.advance(10_000);
+    await until(() => silent.closed && garbage.closed);
+    expect(talker.closed).toBe(false);
+    clock.advance(59 * 60_000);
+    await talker.send({ id: 't2', camera: 'up' });
+    await talker.waitForAck('t2');
+    clock.advance(59 * 60_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(talker.closed).toBe(false);
+    clock.advance(60_000);
+    await until(() => talker.closed);
+    expect(log.lines.join('')).toContain('event connection #3 sent no event for 3600 s; closing it');
   });
 
   it('quotes what it logs of a line, so no control character reaches the log', () => {

@@ -22,6 +22,8 @@ export interface CameraPlan {
    * second) and the test card; up to 10 s from an IP camera or a file of unknown origin.
    */
   keyframeIntervalMs: number;
+  /** The source runs at exactly `fps` (see RecorderSettings.fixedRate); false for network cameras. */
+  fixedRate: boolean;
 }
 
 /** Builds the source factory for `config.camera`; logs what the camera is. */
@@ -52,7 +54,7 @@ export function planCamera(config: PancakeConfig, cameraTool: string | undefined
           logger.warn('camera: this rpicam-apps has no annotate_cv stage (e.g. rpicam-apps-lite), so there is no date/time overlay; install rpicam-apps for it');
         },
       });
-    return { factory, fps: config.fps, keyframeIntervalMs: 1000 };
+    return { factory, fps: config.fps, keyframeIntervalMs: 1000, fixedRate: true };
   }
   if (camera.kind === 'rtsp') {
     logger.info(`camera: ${camera.url.masked} over RTSP/${camera.transport.toUpperCase()}, received by ffmpeg without decoding`);
@@ -68,11 +70,11 @@ export function planCamera(config: PancakeConfig, cameraTool: string | undefined
         },
         onVideo: (line) => logger.info(`camera: video ${line}`),
       });
-    return { factory, fps: config.fps, keyframeIntervalMs: 10_000 };
+    return { factory, fps: config.fps, keyframeIntervalMs: 10_000, fixedRate: false };
   }
   const fps = camera.kind === 'test' ? TESTCARD_FPS : config.fps;
   const file = camera.kind === 'test' ? TESTCARD_PATH : camera.path;
   const description = camera.kind === 'test' ? 'built-in test card' : `file ${file}`;
   logger.info(`camera: ${description} looped at ${fps} fps`);
-  return { factory: () => new FileLoopSource(file, fps, clock, description), fps, keyframeIntervalMs: camera.kind === 'test' ? 1000 : 10_000 };
+  return { factory: () => new FileLoopSource(file, fps, clock, description), fps, keyframeIntervalMs: camera.kind === 'test' ? 1000 : 10_000, fixedRate: true };
 }

@@ -17,6 +17,8 @@ export interface DetectionOptions {
   fps: number;
   /** The longest expected time between keyframes (see CameraPlan). */
   keyframeIntervalMs: number;
+  /** The source runs at exactly `fps` (see CameraPlan). */
+  fixedRate: boolean;
   decoder: FrameDecoder;
   journal: RecordingJournal;
   events: EventSender;
@@ -37,11 +39,11 @@ export class Detection {
   private readonly detector: Detector;
 
   constructor(private readonly options: DetectionOptions) {
-    const { config, fps, keyframeIntervalMs, decoder, journal, events, clock, logger } = options;
+    const { config, fps, keyframeIntervalMs, fixedRate, decoder, journal, events, clock, logger } = options;
     const detect = config.detect!;
     if (config.recordDetection) {
       this.recorder = createDetectionRecorder(config.recordDetection.mode, {
-        dir: config.recordDetection.dir, fps, rotation: config.rotation, clock, logger, journal,
+        dir: config.recordDetection.dir, fps, fixedRate, rotation: config.rotation, clock, logger, journal,
         onFinished: (rec) => events.announce(rec),
         onDetectionEnd: (wall) => events.detection(false, wall),
       });

@@ -30,6 +30,9 @@ export class EventLink {
   private sent = new Set<string>();
   private readonly retry: RestartBackoff;
   private inbound = '';
+  private started = false;
+  /** A reconnect is scheduled. */
+  private waiting = false;
   private loggedDown = false;
 
   constructor(private readonly options: EventLinkOptions) {
@@ -40,13 +43,22 @@ export class EventLink {
     });
   }
 
+  /**
+   * Starts delivering. The link connects only while the outbox holds events: postproc closes a
+   * connection that sends nothing (so idle local clients cannot fill its table), and pancake has
+   * nothing to say between recordings.
+   */
   start(): void {
-    this.connect();
+    this.started = true;
+    if (!this.idle) this.connect();
   }
 
-  /** Delivers new outbox events now if connected. */
+  /** Delivers new outbox events now if connected; connects first when not. */
   flush(): void {
-    if (!this.connected || !this.socket) return;
+    if (!this.connected || !this.socket) {
+      if (this.started && !this.socket && !this.waiting && !this.idle) this.connect();
+      return;
+    }
     for (const event of this.options.outbox.pending()) {
       if (this.sent.has(event.id)) continue;
       this.sent.add(event.id);
@@ -87,9 +99,15 @@ export class EventLink {
     });
     socket.on('close', () => {
       if (this.socket !== socket) return;
-      if (this.connected) logger.warn(`events: connection to postproc closed; reconnecting`);
+      const wasConnected = this.connected;
       this.connected = false;
       this.socket = undefined;
+      if (this.idle) {
+        // Nothing to send: connect again with the next event.
+        if (wasConnected) logger.info('events: postproc closed the idle connection; connecting again with the next event');
+        return;
+      }
+      if (wasConnected) logger.warn(`events: connection to postproc closed; reconnecting`);
       this.scheduleReconnect();
     });
   }
@@ -121,7 +139,11 @@ export class EventLink {
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    this.retry.failed(() => this.connect());
+    this.waiting = true;
+    this.retry.failed(() => {
+      this.waiting = false;
+      this.connect();
+    });
   }
 
   /** Waits up to `ms` for every event to be acknowledged (at shutdown). */

@@ -27,6 +27,12 @@ export interface RecorderSettings {
   dir: string;
   /** The nominal frame rate: the duration of a file's only frame, and the rate noted for a crash. */
   fps: number;
+  /**
+   * Whether the source runs at exactly `fps` (the Pi camera, the test card, a file): its files are
+   * timed at that rate, as they always were, not by arrival, which jitters on a busy machine.
+   * Network cameras (false) are timed by arrival.
+   */
+  fixedRate?: boolean;
   rotation: Rotation;
   clock: Clock;
   logger: Logger;
@@ -111,8 +117,8 @@ export class RecordingFile {
       journal.closed(this.rec.path);
       return undefined;
     }
-    const timing = this.timing.finish(1000 / fps);
-    const rate = announcedFps(timing);
+    const timing: TimingRun[] = this.settings.fixedRate ? [[this.frames, Math.round((1e6 / fps)) / 1000]] : this.timing.finish(1000 / fps);
+    const rate = this.settings.fixedRate ? fps : announcedFps(timing);
     logger.info(`record: finished ${this.rec.path} (${this.frames} frames, ${this.file.bytes} bytes, ${rate} fps)`);
     return { ...this.rec, fps: rate, end: this.last, frames: this.frames, bytes: this.file.bytes, timing };
   }

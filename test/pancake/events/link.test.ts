@@ -1,7 +1,8 @@
 // The event link on a test clock: after postproc has been away a long time, it is found again within 5 s, and the outbox is delivered.
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/common/clock.js';
+import net from 'node:net';
+import { ManualClock, systemClock } from '../../../src/common/clock.js';
 import { createLogger } from '../../../src/common/log.js';
 import { EventLink } from '../../../src/pancake/events/link.js';
 import { Outbox } from '../../../src/pancake/events/outbox.js';
@@ -49,4 +50,32 @@ describe('EventLink', () => {
     expect(clock.monotonic() - back).toBeLessThanOrEqual(5100);
     expect(sink.events).toMatchObject([{ camera: 'down', reason: 'test' }]);
   }, 60_000);
+
+  it('connects only when there is an event to send, so it never holds an idle place in postproc', async () => {
+    tmp = makeTmp();
+    const outbox = new Outbox(path.join(tmp, 'outbox'), logger);
+    const name = `pancake-link-idle-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    let connections = 0;
+    const lines: string[] = [];
+    const server = net.createServer((socket) => {
+      connections++;
+      socket.setEncoding('utf8');
+      socket.on('data', (text: string) => lines.push(...text.split('\n').filter(Boolean)));
+    });
+    await new Promise<void>((r) => server.listen({ path: `\0${name}` }, r));
+    try {
+      link = new EventLink({ socketName: name, outbox, clock: systemClock, logger });
+      link.start();
+      await realPause(300);
+      expect(connections).toBe(0);
+      outbox.add({ camera: 'up', time: new Date(0).toISOString() });
+      link.flush();
+      for (let i = 0; i < 100 && lines.length === 0; i++) await realPause(20);
+      expect(connections).toBe(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ camera: 'up' });
+    } finally {
+      link?.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
