@@ -7,10 +7,10 @@
 // the camera is not counted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/common/paths.js';
+import { startBenchEventSink } from './lib/event-sink.js';
 import { printTable } from './lib/measure.js';
 import { CAMERA_ARGS_1080P as cameraArgs, CLIP_1080P as CLIP, ensure1080pClip, FAKE_CAMERA } from './lib/clip.js';
 import { processCpuSeconds, processPeakRssMb } from './lib/proc.js';
@@ -34,26 +34,13 @@ async function stopAfter(child: ChildProcess, pid: number): Promise<{ cpu: numbe
 }
 
 async function runPancake(dir: string): Promise<{ cpu: number; startup: number; rss: number; files: number }> {
-  // A postproc stand-in that acknowledges every event, so the outbox path is exercised as in production.
   const name = `bench-record-${process.pid}`;
-  const server = net.createServer((s) => {
-    let buf = '';
-    s.setEncoding('utf8');
-    s.on('data', (t: string) => {
-      buf += t;
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const id = (JSON.parse(buf.slice(0, nl)) as { id: string }).id;
-        buf = buf.slice(nl + 1);
-        s.write(JSON.stringify({ ack: id }) + '\n');
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen({ path: `\0${name}` }, r));
+  const sink = await startBenchEventSink(name);
   const env = { ...process.env, PATH: `${path.dirname(FAKE_CAMERA)}:${process.env.PATH}`, FAKE_CAMERA_SOURCE: CLIP };
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'pancake', 'main.js'), '--resolution', '1920', '1080', '--fps', '30',
     '--record-continuous', dir, '--segment-minutes', '1', '--emit', name], { env, stdio: 'ignore' });
   const result = await stopAfter(child, child.pid!);
-  server.close();
+  sink.close();
   return { ...result, files: fs.readdirSync(dir).filter((f) => f.endsWith('.h264')).length };
 }
 

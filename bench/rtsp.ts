@@ -11,11 +11,11 @@
 // recorder failed to record (wrote not about bitrate × window, exited, or restarted its ffmpeg).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { CLIP_1080P, ensure1080pClip } from './lib/clip.js';
+import { startBenchEventSink } from './lib/event-sink.js';
 import { printTable } from './lib/measure.js';
 import { childrenNamed, processCpuSeconds, processPeakRssMb } from './lib/proc.js';
 import { startRtspFileCamera } from './lib/rtsp-camera.js';
@@ -116,27 +116,6 @@ function framesIn(dir: string): number {
   return frames;
 }
 
-/** A postproc stand-in that acknowledges every event, so pancake's outbox path runs as in production; counts events by kind. */
-async function startEventSink(name: string): Promise<{ kinds: Map<string, number>; close: () => void }> {
-  const kinds = new Map<string, number>();
-  const server = net.createServer((s) => {
-    let buf = '';
-    s.setEncoding('utf8');
-    s.on('data', (t: string) => {
-      buf += t;
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const event = JSON.parse(buf.slice(0, nl)) as { id: string; camera?: string; h264?: string; storage?: string };
-        buf = buf.slice(nl + 1);
-        const kind = event.h264 ? 'file' : event.camera ? `camera ${event.camera}` : event.storage ? `storage ${event.storage}` : 'other';
-        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-        s.write(JSON.stringify({ ack: event.id }) + '\n');
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen({ path: `\0${name}` }, r));
-  return { kinds, close: () => server.close() };
-}
-
 const build = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
 if (build.status !== 0) {
   console.error('bench:rtsp: the build failed (npx tsc -p tsconfig.build.json)');
@@ -151,7 +130,7 @@ fs.mkdirSync(peerDir);
 
 const camera = await startRtspFileCamera(CLIP_1080P);
 const sinkName = `bench-rtsp-${process.pid}`;
-const sink = await startEventSink(sinkName);
+const sink = await startBenchEventSink(sinkName);
 console.log(`camera: ${camera.url}, 1920x1080 30 fps, ${bitrate.toFixed(2)} Mbit/s H.264 (GOP 1 s, no B-frames), packetized by GStreamer without re-encoding, one shared live media`);
 console.log(`both recorders pull the one shared stream at the same time; the window opens ${WARMUP} s after both wrote their first bytes and lasts ${SECONDS} s`);
 

@@ -50,6 +50,8 @@ export class RecordingFile {
   readonly rec: OpenRecording;
   private readonly file: H264File;
   private readonly timing = new FrameTiming();
+  /** Frames of a fixed-rate source (see RecorderSettings.fixedRate). */
+  private count = 0;
   private last: number;
   private finished: Promise<FinishedRecording | undefined> | undefined;
 
@@ -84,7 +86,7 @@ export class RecordingFile {
   }
 
   get frames(): number {
-    return this.timing.frames;
+    return this.settings.fixedRate ? this.count : this.timing.frames;
   }
 
   /** The first write error: the file is then finished as it is. */
@@ -94,7 +96,9 @@ export class RecordingFile {
 
   append(unit: AccessUnit): void {
     if (this.finished) return;
-    this.timing.add(unit.monoTime);
+    // A fixed-rate source's frames are timed by its rate: their arrival times are not needed.
+    if (this.settings.fixedRate) this.count++;
+    else this.timing.add(unit.monoTime);
     this.last = unit.wallTime;
     this.file.append(unit.data);
   }

@@ -4,6 +4,8 @@ import { BitReader, H264SyntaxError } from '../../common/h264/bits.js';
 import { isVcl, NalType, nalUnitType } from '../../common/h264/nal.js';
 
 const START_CODE = Buffer.from([0, 0, 0, 1]);
+/** The 3-byte start code to search for (a 4-byte one contains it). */
+const START_CODE_3 = START_CODE.subarray(1);
 
 /** One NAL unit found before the first slice of an access unit. */
 interface LeadingNal {
@@ -22,14 +24,14 @@ interface LeadingNal {
  */
 function leadingNals(data: Buffer): LeadingNal[] {
   const found: LeadingNal[] = [];
-  let sc = data.indexOf(START_CODE.subarray(1));
+  let sc = data.indexOf(START_CODE_3);
   while (sc >= 0) {
     const header = sc + 3;
     if (header >= data.length) break;
     const type = nalUnitType(data[header]!);
     const start = sc > 0 && data[sc - 1] === 0 ? sc - 1 : sc;
     if (isVcl(type)) break;
-    const next = data.indexOf(START_CODE.subarray(1), header + 1);
+    const next = data.indexOf(START_CODE_3, header + 1);
     let end = next < 0 ? data.length : next;
     while (end > header && data[end - 1] === 0) end--;
     found.push({ type, start, header, end });
