@@ -51,6 +51,55 @@ describe('EventLink', () => {
     expect(sink.events).toMatchObject([{ camera: 'down', reason: 'test' }]);
   }, 60_000);
 
+  it('sends what postproc did not acknowledge again, in order, after it drops the connection; acknowledged events are not resent', async () => {
+    tmp = makeTmp();
+    const clock = new ManualClock();
+    const outbox = new Outbox(path.join(tmp, 'outbox'), logger);
+    const name = `pancake-link-resend-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    // postproc's first connection acknowledges the first event only, then goes away; the second acknowledges all.
+    const received: { connection: number; reason: string }[] = [];
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      const connection = ++connections;
+      let buf = '';
+      socket.setEncoding('utf8');
+      socket.on('error', () => {});
+      socket.on('data', (text: string) => {
+        buf += text;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const event = JSON.parse(buf.slice(0, nl)) as { id: string; reason: string };
+          buf = buf.slice(nl + 1);
+          received.push({ connection, reason: event.reason });
+          if (connection > 1 || received.length === 1) socket.write(JSON.stringify({ ack: event.id }) + '\n');
+          if (connection === 1 && received.length === 3) setTimeout(() => socket.destroy(), 20);
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen({ path: `\0${name}` }, r));
+    const until = async (what: string, done: () => boolean): Promise<void> => {
+      for (let i = 0; i < 2000 && !done(); i++) {
+        clock.advance(50);
+        await realPause(5);
+      }
+      if (!done()) throw new Error(`${what}: not within 2000 steps; received ${JSON.stringify(received)}`);
+    };
+    try {
+      for (const reason of ['a', 'b', 'c']) outbox.add({ camera: 'down', reason, time: new Date(0).toISOString() });
+      link = new EventLink({ socketName: name, outbox, clock, logger });
+      link.start();
+      await until('the first connection ends', () => received.length === 3);
+      await until('the unacknowledged events are delivered again', () => link!.idle);
+      expect(received).toEqual([
+        { connection: 1, reason: 'a' }, { connection: 1, reason: 'b' }, { connection: 1, reason: 'c' },
+        { connection: 2, reason: 'b' }, { connection: 2, reason: 'c' },
+      ]);
+    } finally {
+      link?.close();
+      await new Promise((r) => server.close(r));
+    }
+  }, 60_000);
+
   it('connects only when there is an event to send, so it never holds an idle place in postproc', async () => {
     tmp = makeTmp();
     const outbox = new Outbox(path.join(tmp, 'outbox'), logger);

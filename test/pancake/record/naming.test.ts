@@ -1,7 +1,7 @@
 // File names and segment marks follow local wall-clock time.
 import { describe, expect, it } from 'vitest';
-import { parseRecordingName } from '../../src/common/recording-name.js';
-import { continuousBaseName, detectionBaseName, nextSegmentMark, uniqueName } from '../../src/pancake/record/naming.js';
+import { parseRecordingName } from '../../../src/common/recording-name.js';
+import { continuousBaseName, detectionBaseName, nextSegmentMark, uniqueName } from '../../../src/pancake/record/naming.js';
 
 const local = (y: number, mo: number, d: number, h: number, mi: number, s = 0, ms = 0): number => new Date(y, mo - 1, d, h, mi, s, ms).getTime();
 

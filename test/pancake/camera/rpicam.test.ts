@@ -1,7 +1,7 @@
 // The camera command line is exactly what the settings ask for.
 import { describe, expect, it } from 'vitest';
-import { annotateConfig, buildRpicamArgs, cameraRotation, type RpicamSettings } from '../../src/pancake/camera/rpicam.js';
-import { pickEncoder } from '../../src/pancake/camera/select.js';
+import { annotateConfig, buildRpicamArgs, cameraRotation, type RpicamSettings } from '../../../src/pancake/camera/rpicam.js';
+import { pickEncoder } from '../../../src/pancake/camera/select.js';
 
 const base: RpicamSettings = { width: 320, height: 240, fps: 12, vflip: false, hflip: false, rotation: 0, encoder: 'hardware' };
 const HEAD = ['-t', '0', '-n', '--codec', 'h264', '--inline'];

@@ -2,13 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/common/clock.js';
-import { AnnexBParser, type AccessUnit } from '../../src/common/h264/annexb.js';
-import { createLogger } from '../../src/common/log.js';
-import { TESTCARD_PATH } from '../../src/common/paths.js';
-import { ContinuousRecorder, type FinishedRecording } from '../../src/pancake/record/continuous.js';
-import { RecordingJournal } from '../../src/pancake/record/journal.js';
-import { decodeErrors, makeTmp, probe, removeTmp } from '../helpers/env.js';
+import { ManualClock } from '../../../src/common/clock.js';
+import { AnnexBParser, type AccessUnit } from '../../../src/common/h264/annexb.js';
+import { createLogger } from '../../../src/common/log.js';
+import { TESTCARD_PATH } from '../../../src/common/paths.js';
+import { ContinuousRecorder, type FinishedRecording } from '../../../src/pancake/record/continuous.js';
+import { RecordingJournal } from '../../../src/pancake/record/journal.js';
+import { decodeErrors, makeTmp, probe, removeTmp } from '../../helpers/env.js';
 
 const logger = createLogger({ program: 'test', level: 'error' });
 const local = (h: number, m: number, s = 0): number => new Date(2026, 2, 14, h, m, s).getTime();

@@ -1,7 +1,7 @@
 // Frame timing of a recording: runs that add up to the time covered, rates that follow the camera's.
 import { describe, expect, it } from 'vitest';
-import { MAX_TIMING_RUNS } from '../../src/common/events.js';
-import { announcedFps, averageFps, FrameTiming, timingDurationMs } from '../../src/pancake/record/frame-timing.js';
+import { MAX_TIMING_RUNS } from '../../../src/common/events.js';
+import { announcedFps, averageFps, FrameTiming, timingDurationMs } from '../../../src/pancake/record/frame-timing.js';
 
 /** Arrival times of `frames` frames at `fps` from `start`, with a deterministic jitter of ±`jitter` ms. */
 function arrivals(start: number, fps: number, frames: number, jitter = 0): number[] {

@@ -1,6 +1,6 @@
 // The RTSP camera's pure parts: URL validation and masking, the ffmpeg argv, SDP parameter sets, and reasons from real ffmpeg stderr.
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/common/cli.js';
+import { UsageError } from '../../../src/common/cli.js';
 import {
   buildRtspArgs,
   classifyRtspFailure,
@@ -13,7 +13,7 @@ import {
   sdpParameterSets,
   type CameraUrl,
   type RtspFailureContext,
-} from '../../src/pancake/camera/rtsp.js';
+} from '../../../src/pancake/camera/rtsp.js';
 
 describe('parseCameraUrl', () => {
   it.each<[string, string, Partial<CameraUrl>]>([

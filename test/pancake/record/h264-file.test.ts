@@ -1,6 +1,6 @@
 // What a recording keeps of a batch that a full disk cut short: the access units that reached it whole.
 import { describe, expect, it } from 'vitest';
-import { wholeUnits } from '../../src/pancake/record/h264-file.js';
+import { wholeUnits } from '../../../src/pancake/record/h264-file.js';
 
 describe('wholeUnits', () => {
   const batch = [Buffer.alloc(100), Buffer.alloc(50), Buffer.alloc(200)];

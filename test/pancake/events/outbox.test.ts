@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/common/log.js';
-import { newEventId, Outbox } from '../../src/pancake/events/outbox.js';
-import { makeTmp, removeTmp } from '../helpers/env.js';
+import { createLogger } from '../../../src/common/log.js';
+import { newEventId, Outbox } from '../../../src/pancake/events/outbox.js';
+import { makeTmp, removeTmp } from '../../helpers/env.js';
 
 const logger = createLogger({ program: 'test', level: 'error' });
 const file = (n: number): { h264: string; fps: number; width: number; height: number; rotation: 0; start: string; end: string } => ({

@@ -9,7 +9,7 @@ import { AllRecorder, EdgeRecorder, type DetectionRecorder } from '../../../src/
 import { RecordingJournal } from '../../../src/pancake/record/journal.js';
 import { detectionBaseName } from '../../../src/pancake/record/naming.js';
 import { makeTmp, removeTmp } from '../../helpers/env.js';
-import { framesIn, frameTime, range, SyntheticStream } from './stream.js';
+import { framesIn, frameTime, range, SyntheticStream } from './synthetic-stream.js';
 
 const logger = createLogger({ program: 'test', level: 'error' });
 const sps = { width: 640, height: 480 } as Parameters<DetectionRecorder['push']>[1];
