@@ -6,7 +6,9 @@
 // that acks as postproc does, and (b) ffmpeg segmenting into raw .h264 files (what pancake writes).
 // WARMUP s after both wrote their first bytes, CPU time and written bytes are sampled for both at
 // the same instants, and again BENCH_SECONDS (60) s later; peak RSS (VmHWM) is read at the end of
-// that window. pancake's CPU is its whole tree: the Node process, its live ffmpeg children and any
+// that window. A third recorder is the runtime's floor: a bare Node process that spawns the same
+// ffmpeg ingest as pancake (the same argv) and writes its pipe to one file in 0.5 s batches, nothing
+// else; pancake's cost over it is what pancake itself adds. pancake's CPU is its whole tree: the Node process, its live ffmpeg children and any
 // reaped ones (cutime). The camera's own CPU is shown apart and counted for neither. Exit 1 when a
 // recorder failed to record (wrote not about bitrate × window, exited, or restarted its ffmpeg).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,6 +21,7 @@ import { startBenchEventSink } from './lib/event-sink.js';
 import { printTable } from './lib/measure.js';
 import { childrenNamed, processCpuSeconds, processPeakRssMb } from './lib/proc.js';
 import { startRtspFileCamera } from './lib/rtsp-camera.js';
+import { buildRtspArgs } from '../src/pancake/camera/rtsp.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 /**
@@ -30,6 +33,8 @@ const WARMUP = 5;
 /** The longest a recorder may take to write its first bytes. */
 const FIRST_BYTES_LIMIT_MS = 30_000;
 const CPU_RATIO_TARGET = 1.5;
+/** Not a target of the issue: what pancake adds over the bare Node reader (issue 16 proposes ≤ 1.25 for bench:record). */
+const FLOOR_RATIO_SHOWN = 1.25;
 const RSS_TARGET_MB = 80;
 /** Written bytes in the window may differ this much from the stream's bitrate × window (a GOP is ~1/30 of 60 s). */
 const BYTES_TOLERANCE = 0.1;
@@ -100,11 +105,28 @@ interface Sample {
   node: number;
   ingest: number;
   peer: number;
+  floor: number;
   camera: number;
   ingestPids: number[];
   pancakeBytes: number;
   peerBytes: number;
+  floorBytes: number;
 }
+
+// The floor: read the ingest's pipe and write it out, batched as pancake batches its writes. CommonJS
+// because `node -e` runs it so; arguments: the output file, then ffmpeg's argv.
+const BARE_READER = `
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const [out, ...args] = process.argv.slice(1);
+const fd = fs.openSync(out, 'w');
+let chunks = [];
+const ingest = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+ingest.stdout.on('data', (chunk) => chunks.push(chunk));
+ingest.on('exit', (code, signal) => { console.error('ffmpeg exited (' + (code ?? signal) + ')'); process.exit(1); });
+setInterval(() => { if (chunks.length) { fs.writeSync(fd, Buffer.concat(chunks)); chunks = []; } }, 500);
+process.on('SIGTERM', () => { ingest.removeAllListeners('exit'); ingest.kill('SIGTERM'); process.exit(0); });
+`;
 
 /** Frames (access units) in the .h264 files of `dir`, as ffprobe's parser counts them; NaN when one is unreadable. */
 function framesIn(dir: string): number {
@@ -125,14 +147,14 @@ const bitrate = ensure1080pClip();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-rtsp-'));
 const pancakeDir = path.join(work, 'pancake');
 const peerDir = path.join(work, 'ffmpeg');
-fs.mkdirSync(pancakeDir);
-fs.mkdirSync(peerDir);
+const floorDir = path.join(work, 'bare-node');
+for (const dir of [pancakeDir, peerDir, floorDir]) fs.mkdirSync(dir);
 
 const camera = await startRtspFileCamera(CLIP_1080P);
 const sinkName = `bench-rtsp-${process.pid}`;
 const sink = await startBenchEventSink(sinkName);
 console.log(`camera: ${camera.url}, 1920x1080 30 fps, ${bitrate.toFixed(2)} Mbit/s H.264 (GOP 1 s, no B-frames), packetized by GStreamer without re-encoding, one shared live media`);
-console.log(`both recorders pull the one shared stream at the same time; the window opens ${WARMUP} s after both wrote their first bytes and lasts ${SECONDS} s`);
+console.log(`all three recorders pull the one shared stream at the same time; the window opens ${WARMUP} s after both wrote their first bytes and lasts ${SECONDS} s`);
 
 // Side by side, as bench:record: both see the same bytes at the same moments, and whatever else
 // runs on this (shared) machine weighs on both alike. Both split at the same clock marks (15 min).
@@ -143,6 +165,9 @@ const pancake = startRecorder('pancake', process.execPath, [path.join(PROJECT_RO
 // (mp4 adds an index and a moov, mpegts 188-byte packets). -nostats as pancake's own ffmpeg child.
 const peer = startRecorder('ffmpeg', 'ffmpeg', ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', camera.url,
   '-c', 'copy', '-f', 'segment', '-segment_time', '900', '-segment_atclocktime', '1', '-reset_timestamps', '1', path.join(peerDir, '%03d.h264')], peerDir);
+const floor = startRecorder('bare node', process.execPath, ['-e', BARE_READER, path.join(floorDir, 'all.h264'),
+  ...buildRtspArgs({ url: camera.url, transport: 'tcp', timeoutSeconds: 10 })], floorDir);
+const recorders = [pancake, peer, floor];
 
 const sample = (): Sample => {
   const ingestPids = childrenNamed(pancake.child.pid!, 'ffmpeg');
@@ -151,10 +176,12 @@ const sample = (): Sample => {
     node: processCpuSeconds(pancake.child.pid!),
     ingest: ingestPids.reduce((sum, pid) => sum + processCpuSeconds(pid), reapedChildrenCpuSeconds(pancake.child.pid!)),
     peer: processCpuSeconds(peer.child.pid!),
+    floor: [floor.child.pid!, ...childrenNamed(floor.child.pid!, 'ffmpeg')].reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
     camera: processCpuSeconds(camera.pid),
     ingestPids,
     pancakeBytes: recordedBytes(pancakeDir),
     peerBytes: recordedBytes(peerDir),
+    floorBytes: recordedBytes(floorDir),
   };
 };
 
@@ -163,20 +190,20 @@ const problems: string[] = [];
 try {
   const started = performance.now();
   const firstBytes = new Map<Recorder, number>();
-  while (firstBytes.size < 2) {
-    for (const r of [pancake, peer]) {
+  while (firstBytes.size < recorders.length) {
+    for (const r of recorders) {
       if (r.exited() !== undefined) throw new Error(`${r.label} ${r.exited()} before recording:\n${r.output()}`);
       if (!firstBytes.has(r) && recordedBytes(r.dir) > 0) firstBytes.set(r, (performance.now() - started) / 1000);
     }
     if (performance.now() - started > FIRST_BYTES_LIMIT_MS) {
-      throw new Error([pancake, peer].filter((r) => !firstBytes.has(r)).map((r) => `${r.label} wrote nothing in ${FIRST_BYTES_LIMIT_MS / 1000} s:\n${r.output()}`).join('\n'));
+      throw new Error(recorders.filter((r) => !firstBytes.has(r)).map((r) => `${r.label} wrote nothing in ${FIRST_BYTES_LIMIT_MS / 1000} s:\n${r.output()}`).join('\n'));
     }
     await sleep(100);
   }
   await sleep(WARMUP * 1000);
   const first = sample();
   await sleep(SECONDS * 1000);
-  const gone = [pancake, peer].filter((r) => r.exited() !== undefined);
+  const gone = recorders.filter((r) => r.exited() !== undefined);
   if (gone.length) throw new Error(gone.map((r) => `${r.label} ${r.exited()} during the run:\n${r.output()}`).join('\n'));
   const last = sample();
   if (last.ingestPids.length === 0) throw new Error(`pancake has no ffmpeg ingest child at the end of the window:\n${pancake.output()}`);
@@ -184,16 +211,21 @@ try {
     node: processPeakRssMb(pancake.child.pid!),
     ingest: Math.max(...last.ingestPids.map(processPeakRssMb)),
     peer: processPeakRssMb(peer.child.pid!),
+    floor: [floor.child.pid!, ...childrenNamed(floor.child.pid!, 'ffmpeg')].reduce((sum, pid) => sum + processPeakRssMb(pid), 0),
     camera: processPeakRssMb(camera.pid),
   };
   const resident = { node: residentSplitMb(pancake.child.pid!), ingest: residentSplitMb(last.ingestPids[0]!), peer: residentSplitMb(peer.child.pid!) };
-  await Promise.all([stop(pancake), stop(peer)]);
+  await Promise.all(recorders.map(stop));
   sink.close();
 
   const window = (last.at - first.at) / 1000;
-  const perSecond = (key: 'node' | 'ingest' | 'peer' | 'camera'): number => (last[key] - first[key]) / window;
+  const perSecond = (key: 'node' | 'ingest' | 'peer' | 'floor' | 'camera'): number => (last[key] - first[key]) / window;
   const expectedMb = (bitrate * window) / 8;
-  const written = { pancake: (last.pancakeBytes - first.pancakeBytes) / 1e6, peer: (last.peerBytes - first.peerBytes) / 1e6 };
+  const written = {
+    pancake: (last.pancakeBytes - first.pancakeBytes) / 1e6,
+    peer: (last.peerBytes - first.peerBytes) / 1e6,
+    floor: (last.floorBytes - first.floorBytes) / 1e6,
+  };
   const recorded = (label: string, mb: number): string => {
     const ok = Math.abs(mb / expectedMb - 1) <= BYTES_TOLERANCE;
     if (!ok) problems.push(`${label} wrote ${mb.toFixed(1)} MB in the window, expected ${expectedMb.toFixed(1)} MB ± ${BYTES_TOLERANCE * 100} %`);
@@ -209,20 +241,23 @@ try {
     ['  pancake node process', perSecond('node'), first.node, rss.node, resident.node, '', '', ''],
     ['  its ffmpeg -c copy -f h264 pipe:1', perSecond('ingest'), first.ingest, rss.ingest, resident.ingest, '', '', ''],
     ['ffmpeg -c copy -f segment (.h264)', perSecond('peer'), first.peer, rss.peer, resident.peer, firstBytes.get(peer)!, recorded('ffmpeg', written.peer), framesIn(peerDir)],
+    ['bare node reader + the same ffmpeg (floor)', perSecond('floor'), first.floor, `${rss.floor.toFixed(1)} (sum of both peaks)`, '', firstBytes.get(floor)!, recorded('bare node', written.floor), framesIn(floorDir)],
     ['camera (GStreamer, not counted)', perSecond('camera'), first.camera, rss.camera, '', '', '', ''],
   ]);
   const ratio = tree / perSecond('peer');
   const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   console.log('');
   console.log(`CPU ratio pancake tree / ffmpeg: ${ratio.toFixed(2)} (target ≤ ${CPU_RATIO_TARGET}: ${verdict(ratio <= CPU_RATIO_TARGET)})`);
+  const overFloor = tree / perSecond('floor');
+  console.log(`CPU ratio pancake tree / bare node floor: ${overFloor.toFixed(2)} (what pancake adds over the runtime's floor; ${FLOOR_RATIO_SHOWN} is the form proposed in issue 16: ${verdict(overFloor <= FLOOR_RATIO_SHOWN)}); floor / ffmpeg: ${(perSecond('floor') / perSecond('peer')).toFixed(2)}`);
   console.log(`pancake peak RSS, node process: ${rss.node.toFixed(1)} MB (target ≤ ${RSS_TARGET_MB} MB: ${verdict(rss.node <= RSS_TARGET_MB)}); tree incl. its ffmpeg child: ${(rss.node + rss.ingest).toFixed(1)} MB`);
-  console.log(`window ${window.toFixed(1)} s; pancake's ffmpeg restarts in the window: ${restarts}; events acked: ${[...sink.kinds].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; lines printed: pancake ${pancake.lines()}, ffmpeg ${peer.lines()}`);
+  console.log(`window ${window.toFixed(1)} s; pancake's ffmpeg restarts in the window: ${restarts}; events acked: ${[...sink.kinds].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; lines printed: pancake ${pancake.lines()}, ffmpeg ${peer.lines()}, bare node ${floor.lines()}`);
   console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs (other work on the machine shows here)`);
   if (restarts > 0) problems.push(`pancake restarted its ffmpeg ingest ${restarts} time(s) in the window`);
 } catch (err) {
   problems.push((err as Error).message);
 } finally {
-  await Promise.all([stop(pancake), stop(peer)]);
+  await Promise.all(recorders.map(stop));
   sink.close();
   await camera.stop();
   fs.rmSync(work, { recursive: true, force: true });
