@@ -18,7 +18,8 @@ mkdir -p recordings/h264 recordings/mp4
 
 # postproc in its own session: Ctrl-C stops pancake first, which hands its last file to postproc
 # before the trap below stops postproc too.
-setsid node dist/postproc/main.js "$socket" --convert recordings/mp4 &
+# --accept-dir: postproc converts only what pancake records into recordings/h264.
+setsid node dist/postproc/main.js "$socket" --convert recordings/mp4 --accept-dir recordings/h264 &
 postproc=$!
 trap 'sleep 1; kill "$postproc" 2>/dev/null; wait "$postproc" 2>/dev/null' EXIT
 echo "quickstart: camera=$camera, live view on http://localhost:8000, recordings in $(pwd)/recordings (Ctrl-C stops)"

@@ -220,7 +220,7 @@ export class Journal<J> {
 }
 
 /** fsync of a directory, so a rename in it survives a power cut. */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   const fh = await fs.promises.open(dir, 'r');
   try {
     await fh.sync();

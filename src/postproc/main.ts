@@ -7,6 +7,7 @@ import { systemClock } from '../common/clock.js';
 import { createLogger } from '../common/log.js';
 import { convertFile, resolveConverter } from './convert/index.js';
 import { Journal } from './journal.js';
+import { Mp4Sources } from './mp4-sources.js';
 import { parsePostprocArgs } from './options.js';
 import { Pipeline, type Job } from './pipeline.js';
 import { EventReceiver } from './receiver.js';
@@ -25,6 +26,7 @@ await runMain('postproc', async () => {
   // 2. Components, each with only its own settings.
   if (options.stateDirIsDefault) await fs.promises.mkdir(options.stateDir, { recursive: true });
   const journal = await Journal.open<Job>({ dir: options.stateDir, logger });
+  const sources = await Mp4Sources.open({ dir: options.stateDir, logger });
   const notifier = options.telegram.length > 0
     ? new TelegramNotifier({
         destinations: options.telegram, apiRoot: options.telegramApiRoot, queueSize: options.notifyQueueSize,
@@ -48,7 +50,8 @@ await runMain('postproc', async () => {
       })
     : undefined;
   const pipeline = new Pipeline({
-    journal, mp4Dir: options.mp4Dir, ...(options.fps !== undefined ? { fps: options.fps } : {}),
+    journal, sources, mp4Dir: options.mp4Dir, ...(options.fps !== undefined ? { fps: options.fps } : {}),
+    ...(options.acceptDirs ? { acceptDirs: options.acceptDirs } : {}),
     convert: (input, output, o) => convertFile(converter, input, output, o),
     ...(uploads ? { uploads } : {}), ...(trigger ? { trigger } : {}), ...(notifier ? { notifier } : {}),
     clock, logger,
@@ -59,6 +62,7 @@ await runMain('postproc', async () => {
   try {
     await receiver.start();
   } catch (err) {
+    await sources.close();
     await journal.close();
     throw err;
   }
@@ -70,6 +74,7 @@ await runMain('postproc', async () => {
     `started: ${converter} converts into ${options.mp4Dir} at ${options.fps !== undefined ? `${options.fps} fps` : 'the frame timing (or fps) of each event'}`,
     options.destinations.length > 0 ? `uploads to ${options.destinations.map(describeDestination).join(', ')}` : 'no uploads',
     options.telegram.length > 0 ? `Telegram to chat(s) ${options.telegram.map((t) => t.chatId).join(', ')}` : 'no Telegram',
+    options.acceptDirs ? `recordings only from ${options.acceptDirs.join(', ')}` : 'recordings from any folder (no --accept-dir)',
     `state in ${options.stateDir}`,
   ].join('; '));
 
@@ -92,6 +97,7 @@ await runMain('postproc', async () => {
   trigger?.close();
   await uploads?.close();
   await notifier?.close();
+  await sources.close();
   await journal.close();
   logger.info('stopped');
   await new Promise<void>((resolve) => {

@@ -27,6 +27,11 @@ export interface PostprocOptions {
   mp4Dir: string;
   /** `--convert mp4_dir fps`: overrides the fps each event carries. */
   fps?: number;
+  /**
+   * `--accept-dir DIR` (repeatable): real paths, distinct, in the order given. Only recordings
+   * directly in one of them are converted. Absent: any folder, as before.
+   */
+  acceptDirs?: string[];
   converter: ConverterChoice;
   stateDir: string;
   /** True when --state-dir was not given: the default `<mp4_dir>/.postproc` is created as needed. */
@@ -49,6 +54,7 @@ export interface PostprocOptions {
 const ARITY: Record<string, { min: number; max: number; names: string }> = {
   '--convert': { min: 1, max: 2, names: 'mp4_dir [fps]' },
   '--converter': { min: 1, max: 1, names: 'auto|mp4box|builtin|ffmpeg' },
+  '--accept-dir': { min: 1, max: 1, names: 'DIR' },
   '--upload-after-convert': { min: 1, max: 1, names: 'N' },
   '--upload-minutes': { min: 1, max: Infinity, names: '{0..59} [{0..59} ...]' },
   '--upload-scp': { min: 3, max: 3, names: 'user@host port remote_dir' },
@@ -137,6 +143,8 @@ export function buildCommand(): Command {
     .argument('<socket_name>', 'address of unix domain socket, in abstract namespace')
     .addOption(option('--convert', 'convert h264 files into mp4_dir, at framerate fps (default: the fps pancake sends with each file)'))
     .addOption(option('--converter', 'h264 to mp4 converter; auto is MP4Box when installed, as the original, otherwise builtin (default: auto)'))
+    .addOption(option('--accept-dir', 'convert only .h264 files whose real path is directly in DIR (not in a subfolder): a folder pancake records into, ' +
+      'its --record-continuous / --record-detection (repeatable; default: any folder)', true))
     .addOption(option('--upload-after-convert', 'trigger upload after N conversions'))
     .addOption(option('--upload-minutes', 'trigger upload at minutes'))
     .addOption(option('--upload-scp', 'better set up SSH key-based authentication; uploads over SFTP, the host key must be in ~/.ssh/known_hosts (repeatable)', true))
@@ -224,6 +232,15 @@ export function parsePostprocArgs(argv: readonly string[], program: Command = bu
     throw new UsageError(`--converter: must be one of ${CONVERTER_CHOICES.join(', ')}: ${converterText}`);
   }
 
+  let acceptDirs: string[] | undefined;
+  for (const [dir] of (o.acceptDir ?? []) as [string][]) {
+    checkDirectory('--accept-dir', dir);
+    // Real paths: a recording is compared by its real path's folder.
+    const real = fs.realpathSync(dir);
+    acceptDirs ??= [];
+    if (!acceptDirs.includes(real)) acceptDirs.push(real);
+  }
+
   const uploadAfterConvert = o.uploadAfterConvert ? atLeastOne('--upload-after-convert', (o.uploadAfterConvert as string[])[0]!) : undefined;
   let uploadMinutes: number[] | undefined;
   if (o.uploadMinutes) {
@@ -309,6 +326,7 @@ export function parsePostprocArgs(argv: readonly string[], program: Command = bu
     destinations, uploadQueueSize, telegram, notifyQueueSize, telegramApiRoot,
   };
   if (fps !== undefined) options.fps = fps;
+  if (acceptDirs !== undefined) options.acceptDirs = acceptDirs;
   if (uploadAfterConvert !== undefined) options.uploadAfterConvert = uploadAfterConvert;
   if (uploadMinutes !== undefined) options.uploadMinutes = uploadMinutes;
   if (log !== undefined) options.log = path.resolve(log);

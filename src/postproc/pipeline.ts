@@ -8,6 +8,7 @@ import type { ReceivedEvent, Rotation, TimingRun } from '../common/events.js';
 import type { Logger } from '../common/log.js';
 import { averageFps } from './convert/timing.js';
 import type { Journal, JournalEntry } from './journal.js';
+import type { Mp4Sources, Recording } from './mp4-sources.js';
 import type { Notification } from './telegram.js';
 
 /**
@@ -27,8 +28,14 @@ export interface ConvertReport {
 /**
  * Converts one file; rejects on failure (with the tool's `output` when there is one) or when `signal` aborts.
  * `timing`, when given, is each frame's real duration (runs `[count, durationMs]`); `fps` is then its average.
+ * The finished MP4, complete under a temporary name beside `output`, must be handed to `place`, which
+ * alone puts it at `output` (or refuses with an Mp4TakenError, when `output` is another recording's MP4).
  */
-export type ConvertFunction = (input: string, output: string, options: { fps: number; rotation: Rotation; timing?: readonly TimingRun[]; signal: AbortSignal }) => Promise<ConvertReport | void>;
+export type ConvertFunction = (
+  input: string,
+  output: string,
+  options: { fps: number; rotation: Rotation; timing?: readonly TimingRun[]; signal: AbortSignal; place: (tmp: string) => Promise<void> },
+) => Promise<ConvertReport | void>;
 
 export interface PipelineOptions {
   journal: Journal<Job>;
@@ -36,6 +43,13 @@ export interface PipelineOptions {
   /** `--convert mp4_dir fps`: used instead of the event's fps and timing. */
   fps?: number;
   convert: ConvertFunction;
+  /** Which recording made each MP4; decides whether an MP4 may be written or replaced. */
+  sources: Mp4Sources;
+  /**
+   * `--accept-dir`: real paths of the folders pancake records into. When given, only recordings
+   * directly in one of them (their real path's folder) are converted.
+   */
+  acceptDirs?: readonly string[];
   /** The upload queue (absent without upload destinations); `camera` puts the file in the camera's remote folder. */
   uploads?: { enqueue(mp4Path: string, camera?: string): Promise<void> };
   /** Counts conversions for `--upload-after-convert`. */
@@ -104,12 +118,23 @@ export async function prepareCameraFolder(mp4: string): Promise<string | undefin
 }
 
 /**
- * Whether `file` may be acted on: an absolute path, named *.h264, that is its own real path
- * (no symbolic link anywhere in it, no "..") and is a regular file. Anyone on the machine can
- * send events, so this is checked on receipt and again before converting.
- * Returns the file's facts, or why not.
+ * Why `real` (a recording's real path) is not to be converted under `--accept-dir`, or undefined
+ * when it is: its folder must be one of `acceptDirs` (real paths) itself. Directly in, not beneath:
+ * pancake writes its files directly in its --record-continuous / --record-detection folders.
  */
-export async function checkRecording(file: string): Promise<{ stat: fs.Stats } | { error: string }> {
+export function acceptDirError(file: string, real: string, acceptDirs: readonly string[] | undefined): string | undefined {
+  if (acceptDirs === undefined || acceptDirs.length === 0 || acceptDirs.includes(path.dirname(real))) return undefined;
+  return `not directly in a folder given with --accept-dir (${acceptDirs.join(', ')})${real === file ? '' : `: its real path is ${real}`}`;
+}
+
+/**
+ * Whether `file` may be acted on: an absolute path, named *.h264, that is its own real path
+ * (no symbolic link anywhere in it, no "..") and is a regular file — and, when `acceptDirs` are
+ * given (--accept-dir), whose real path is directly in one of them. Anyone on the machine can
+ * send events, so this is checked on receipt and again before converting.
+ * Returns the file's facts (lstat, real path), or why not.
+ */
+export async function checkRecording(file: string, acceptDirs?: readonly string[]): Promise<{ stat: fs.Stats; real: string } | { error: string }> {
   if (!path.isAbsolute(file)) return { error: 'not an absolute path' };
   if (!file.endsWith('.h264') || path.basename(file) === '.h264') return { error: 'not named *.h264' };
   let stat: fs.Stats;
@@ -118,16 +143,20 @@ export async function checkRecording(file: string): Promise<{ stat: fs.Stats } |
   } catch (err) {
     return { error: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
   }
-  if (stat.isSymbolicLink()) return { error: 'a symbolic link' };
-  if (!stat.isFile()) return { error: stat.isDirectory() ? 'a directory, not a regular file' : 'not a regular file' };
   let real: string;
   try {
     real = await fs.promises.realpath(file);
   } catch (err) {
+    if (stat.isSymbolicLink()) return { error: 'a symbolic link' };
     return { error: `cannot be resolved (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
   }
+  // First, so a link or a ".." that leads out of the accepted folders is refused as that.
+  const outside = acceptDirError(file, real, acceptDirs);
+  if (outside !== undefined) return { error: outside };
+  if (stat.isSymbolicLink()) return { error: 'a symbolic link' };
+  if (!stat.isFile()) return { error: stat.isDirectory() ? 'a directory, not a regular file' : 'not a regular file' };
   if (real !== file) return { error: `not its own real path (it is ${real})` };
-  return { stat };
+  return { stat, real };
 }
 
 function seconds(ms: number): string {
@@ -157,6 +186,10 @@ function tail(output: string, lines = 20): string {
  * there is nothing to acknowledge — but is still handled: a file event is identified by the
  * file (path, inode, size, modification time), so the same finished file sent twice is
  * converted once; other events without an id are each new.
+ *
+ * An MP4 reaches its path only through `sources` (mp4-sources.ts): one made from another recording,
+ * or one postproc has no record of, is never replaced. Such an event, or one outside --accept-dir, is
+ * refused on receipt (logged, acknowledged, no job); a clash that arises later fails the job instead.
  */
 export class Pipeline {
   private readonly lane: string[] = []; // ids of file jobs waiting for the converter
@@ -216,7 +249,8 @@ export class Pipeline {
     if (event.kind !== 'file') {
       return { id: event.id ?? `noid-${randomUUID()}`, job: { kind: 'message', text: healthText(event) } };
     }
-    const check = await checkRecording(event.h264);
+    const { acceptDirs, sources } = this.options;
+    const check = await checkRecording(event.h264, acceptDirs);
     if ('error' in check) return { error: `h264 ${JSON.stringify(event.h264)}: ${check.error}` };
     const nameError = event.name === undefined ? undefined : cameraNameError(event.name);
     if (nameError !== undefined) return { error: `"name": ${nameError}` };
@@ -225,6 +259,10 @@ export class Pipeline {
     const fps = this.options.fps ?? event.fps ?? (timing ? averageFps(timing) : undefined);
     if (fps === undefined) return { error: `${event.h264}: no fps in the event; give one with --convert mp4_dir fps` };
     const job: Job = { kind: 'file', h264: event.h264, mp4: mp4PathFor(this.options.mp4Dir, event.h264, event.name), fps, rotation: event.rotation ?? 0 };
+    // Refused now when the MP4's name is taken (another recording's MP4, or one of unknown origin),
+    // and checked again when converting and when putting it in place, as it may be taken by then.
+    const verdict = await sources.check(job.mp4, { h264: check.real, size: check.stat.size });
+    if (!verdict.ok) return { error: `h264 ${JSON.stringify(event.h264)}: not converted: ${verdict.reason}` };
     if (event.detection !== undefined) job.detection = event.detection;
     if (event.name !== undefined) job.camera = event.name;
     if (timing) {
@@ -265,10 +303,10 @@ export class Pipeline {
   private async convertStep(entry: JournalEntry<Job>): Promise<void> {
     const job = entry.job;
     if (job.kind !== 'file' || 'converted' in entry.steps || 'failed' in entry.steps) return;
-    const { convert, clock, logger, journal } = this.options;
+    const { convert, clock, logger, journal, sources, acceptDirs } = this.options;
     let lastError = '';
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const check = await checkRecording(job.h264);
+      const check = await checkRecording(job.h264, acceptDirs);
       if ('error' in check) {
         lastError = `${job.h264} is ${check.error}`;
         logger.warn(`conversion of ${job.h264} not attempted: it is ${check.error}`);
@@ -282,16 +320,32 @@ export class Pipeline {
           break;
         }
       }
+      const source: Recording = { h264: check.real, size: check.stat.size };
+      const verdict = await sources.check(job.mp4, source);
+      if (!verdict.ok) {
+        lastError = verdict.reason;
+        logger.warn(`conversion of ${job.h264} not attempted: ${verdict.reason}`);
+        break;
+      }
       // Stopping while the checks ran: the conversion is done at the next start instead.
       if (this.abort.signal.aborted) return;
       const started = clock.monotonic();
       let report: ConvertReport | void;
       try {
-        report = await convert(job.h264, job.mp4, { fps: job.fps, rotation: job.rotation, ...(job.timing ? { timing: job.timing } : {}), signal: this.abort.signal });
+        report = await convert(job.h264, job.mp4, {
+          fps: job.fps, rotation: job.rotation, ...(job.timing ? { timing: job.timing } : {}), signal: this.abort.signal,
+          place: (tmp) => sources.place(tmp, job.mp4, source),
+        });
       } catch (err) {
         if (this.abort.signal.aborted) {
           logger.info(`conversion of ${job.h264} stopped (postproc is stopping); it is redone at the next start`);
           return;
+        }
+        if ((err as { code?: unknown }).code === 'MP4_TAKEN') {
+          // Taken while converting: final, as a second attempt would find it taken too.
+          lastError = (err as Error).message;
+          logger.warn(`conversion of ${job.h264} → ${job.mp4} not put in place: ${lastError}`);
+          break;
         }
         const output = (err as { output?: unknown }).output;
         lastError = (err as Error).message;

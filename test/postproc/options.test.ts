@@ -65,6 +65,10 @@ describe('postproc config errors (compiled command)', () => {
     ['telegram without chat_id', [...base, '--notify-telegram', 'token'], 2, 'postproc: --notify-telegram: expected 2 arguments: bot_token chat_id'],
     ['a non-http API root', [...base, '--telegram-api-root', 'ftp://example.org'], 3, 'postproc: --telegram-api-root: not an http(s) URL: ftp://example.org'],
     ['a missing state dir', [...base, '--state-dir', 'nowhere'], 3, 'postproc: --state-dir: directory not exist: nowhere'],
+    ['a missing --accept-dir', [...base, '--accept-dir', 'h264'], 3, 'postproc: --accept-dir: directory not exist: h264'],
+    ['a second --accept-dir missing', [...base, '--accept-dir', 'mp4', '--accept-dir', 'recordings/front'], 3, 'postproc: --accept-dir: directory not exist: recordings/front'],
+    ['--accept-dir a file', [...base, '--accept-dir', 'file.txt'], 3, 'postproc: --accept-dir: not a directory: file.txt'],
+    ['--accept-dir without DIR', [...base, '--accept-dir'], 2, 'postproc: --accept-dir: expected 1 argument: DIR'],
     ['a log in a missing directory', [...base, '--log', 'log/postproc.log'], 3, 'postproc: --log: directory not exist: log'],
     ['an unknown option', [...base, '--upload-sftp', 'x'], 2, "error: unknown option '--upload-sftp'"],
     ['a socket name in use', [busyName, '--convert', 'mp4', '--converter', 'builtin'], 2, `postproc: socket name already in use: ${busyName} (is another postproc running with it?)`],
@@ -86,6 +90,7 @@ describe('postproc config errors (compiled command)', () => {
       '--upload-ftp host port user password remote_dir', '--upload-ftps host port user password remote_dir', '--ftps-fingerprint host sha256',
       '--upload-queue-size 8', '--notify-telegram bot_token chat_id', '--notify-queue-size 8', '--telegram-api-root URL',
       '(default: https://api.telegram.org)', '--state-dir dir', '(default: mp4_dir/.postproc)', '--log path',
+      '--accept-dir DIR', 'directly in DIR (not in a subfolder)', '(repeatable; default: any folder)',
     ]) expect(r.stdout).toContain(term);
   });
 });
@@ -139,6 +144,19 @@ describe('parsePostprocArgs', () => {
     });
   });
 
+  it('--accept-dir is repeatable and keeps real paths, each once, in the order given', () => {
+    const mp4 = path.join(tmp, 'mp4');
+    for (const d of ['h264', 'front', 'back']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
+    fs.symlinkSync(path.join(tmp, 'front'), path.join(tmp, 'front-link'));
+    const o = parsePostprocArgs([
+      'ppp', '--convert', mp4, '--accept-dir', path.join(tmp, 'h264'), '--accept-dir', path.join(tmp, 'front-link'),
+      `--accept-dir=${path.join(tmp, 'back')}/`, '--accept-dir', `${tmp}/back/../h264`,
+    ]);
+    const real = fs.realpathSync(tmp);
+    expect(o.acceptDirs).toEqual([path.join(real, 'h264'), path.join(real, 'front'), path.join(real, 'back')]);
+    expect(parsePostprocArgs(['ppp', '--convert', mp4])).not.toHaveProperty('acceptDirs');
+  });
+
   it.each([
     ['socket_name first', ['ppp', '--convert', 'mp4', '12'], ['--convert', '["mp4","12"]', '--', 'ppp']],
     ['socket_name last, after a full --convert', ['--convert', 'mp4', '12', 'ppp'], ['--convert', '["mp4","12"]', '--', 'ppp']],
@@ -147,6 +165,7 @@ describe('parsePostprocArgs', () => {
     ['--flag=value', ['--log=p.log', 'ppp'], ['--log', '["p.log"]', '--', 'ppp']],
     ['negative numbers are values', ['ppp', '--upload-minutes', '-5'], ['--upload-minutes', '["-5"]', '--', 'ppp']],
     ['--upload-minutes takes all that follows, as nargs="+" did', ['--upload-minutes', '1', '2', 'ppp'], ['--upload-minutes', '["1","2","ppp"]', '--']],
+    ['--accept-dir takes one folder each time, the socket_name may follow', ['--accept-dir', 'h264', 'ppp', '--accept-dir', 'x'], ['--accept-dir', '["h264"]', '--accept-dir', '["x"]', '--', 'ppp']],
     ['repeated destinations stay apart', ['--upload-scp', 'a@h', '22', 'd', '--upload-scp', 'b@h', '22', 'e'], ['--upload-scp', '["a@h","22","d"]', '--upload-scp', '["b@h","22","e"]', '--']],
     ['unknown options pass through to commander', ['--what', 'ppp'], ['--what', '--', 'ppp']],
     ['-- ends the options', ['--convert', 'mp4', '--', '--odd-name'], ['--convert', '["mp4"]', '--', '--odd-name']],

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/common/clock.js';
 import type { ReceivedEvent } from '../../src/common/events.js';
 import { Journal } from '../../src/postproc/journal.js';
+import { Mp4Sources } from '../../src/postproc/mp4-sources.js';
 import { cameraText, checkRecording, detectionText, healthText, mp4PathFor, Pipeline, prepareCameraFolder, type ConvertFunction, type Job } from '../../src/postproc/pipeline.js';
 import { TelegramNotifier } from '../../src/postproc/telegram.js';
 import { FakeTelegram } from '../helpers/fake-telegram.js';
@@ -127,22 +128,34 @@ describe('Pipeline', () => {
     removeTmp(tmp);
   });
 
-  /** A converter for tests where the real one does not matter: copies the bytes, or fails as told. */
+  /**
+   * A converter for tests where the real one does not matter: copies the bytes to a temporary file
+   * and hands it to `place`, as convertFile does, or fails as told.
+   */
   type Call = { input: string; output: string; fps: number; rotation: number; timing?: readonly (readonly [number, number])[] };
   function copyingConverter(failures = 0): { convert: ConvertFunction; calls: Call[] } {
     const calls: Call[] = [];
     let left = failures;
-    const convert: ConvertFunction = async (input, output, { fps, rotation, timing }) => {
+    const convert: ConvertFunction = async (input, output, { fps, rotation, timing, place }) => {
       calls.push({ input, output, fps, rotation, ...(timing ? { timing } : {}) });
       if (left-- > 0) throw Object.assign(new Error('converter exited with code 1'), { output: 'line one\nInvalid data found when processing input\n' });
-      fs.copyFileSync(input, output);
+      const tmp = path.join(path.dirname(output), `.${path.basename(output)}.tmp`);
+      fs.copyFileSync(input, tmp);
+      try {
+        await place(tmp);
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
     };
     return { convert, calls };
   }
 
-  async function build(options: { convert: ConvertFunction; fps?: number; telegram?: boolean; uploads?: string[]; enqueued?: [string, string | undefined][] }): Promise<{ pipeline: Pipeline; journal: Journal<Job> }> {
+  async function build(options: {
+    convert: ConvertFunction; fps?: number; telegram?: boolean; uploads?: string[]; enqueued?: [string, string | undefined][]; acceptDirs?: string[];
+  }): Promise<{ pipeline: Pipeline; journal: Journal<Job>; sources: Mp4Sources }> {
     fs.mkdirSync(path.join(tmp, 'state'), { recursive: true });
     const journal = await Journal.open<Job>({ dir: path.join(tmp, 'state'), logger: log.logger });
+    const sources = await Mp4Sources.open({ dir: path.join(tmp, 'state'), logger: log.logger });
     const notifier = options.telegram === false ? undefined : new TelegramNotifier({
       destinations: [{ token: '1:T', chatId: '42' }], apiRoot: fake.apiRoot, queueSize: 8, tmpDir: path.join(tmp, 'state', 'tmp'), clock: systemClock, logger: log.logger,
     });
@@ -150,8 +163,9 @@ describe('Pipeline', () => {
     const queued = options.uploads;
     const enqueued = options.enqueued;
     const pipeline = new Pipeline({
-      journal, mp4Dir, convert: options.convert, clock: systemClock, logger: log.logger,
+      journal, sources, mp4Dir, convert: options.convert, clock: systemClock, logger: log.logger,
       ...(options.fps !== undefined ? { fps: options.fps } : {}),
+      ...(options.acceptDirs ? { acceptDirs: options.acceptDirs } : {}),
       ...(notifier ? { notifier } : {}),
       ...(queued || enqueued ? { uploads: { enqueue: async (p: string, camera?: string) => {
         queued?.push(p);
@@ -161,10 +175,11 @@ describe('Pipeline', () => {
     closers.push(async () => {
       await pipeline.close();
       await notifier?.close();
+      await sources.close();
       await journal.close();
     });
     pipeline.start();
-    return { pipeline, journal };
+    return { pipeline, journal, sources };
   }
 
   function recording(name: string, bytes = `h264 of ${name}`): string {
@@ -305,15 +320,167 @@ describe('Pipeline', () => {
     const h264 = recording('clip.h264');
     const { convert } = copyingConverter();
     const journal = await Journal.open<Job>({ dir: tmp, logger: log.logger });
+    const sources = await Mp4Sources.open({ dir: tmp, logger: log.logger });
     const pipeline = new Pipeline({
-      journal, mp4Dir, convert, clock: systemClock, logger: log.logger,
+      journal, sources, mp4Dir, convert, clock: systemClock, logger: log.logger,
       uploads: { enqueue: async (p) => { throw Object.assign(new Error(`cannot upload "${path.basename(p)}": the name is not YYYYMMDD-hhmm[ss].ext`), { code: 'UPLOAD_BAD_NAME' }); } },
     });
-    closers.push(async () => { await pipeline.close(); await journal.close(); });
+    closers.push(async () => { await pipeline.close(); await sources.close(); await journal.close(); });
     pipeline.start();
     await pipeline.receive({ kind: 'file', id: 'x', h264, fps: 12 });
     await until(() => journal.unfinished().length === 0, 'the job to finish');
     expect(log.lines.join('')).toContain('clip.mp4 is not uploaded: cannot upload "clip.mp4"');
+  });
+
+  describe('never replacing another recording\'s MP4; --accept-dir', () => {
+    function elsewhere(name: string, bytes: string): string {
+      fs.mkdirSync(path.join(tmp, 'elsewhere'), { recursive: true });
+      const file = path.join(tmp, 'elsewhere', name);
+      fs.writeFileSync(file, bytes);
+      return file;
+    }
+
+    it('refuses, on receipt, a file of the same name from another folder: acknowledged, not converted, the MP4 untouched', async () => {
+      const a = recording('20260101-1200.h264', 'the real recording');
+      const { convert, calls } = copyingConverter();
+      const { pipeline, journal } = await build({ convert, telegram: false });
+      await pipeline.receive({ kind: 'file', id: 'a', h264: a, fps: 12 });
+      await until(() => journal.unfinished().length === 0, 'the first job to finish');
+      const b = elsewhere('20260101-1200.h264', 'short');
+      expect(await pipeline.receive({ kind: 'file', id: 'b', h264: b, fps: 12 })).toBe('b');
+      expect(journal.unfinished()).toEqual([]);
+      expect(calls.map((c) => c.input)).toEqual([a]);
+      const mp4 = path.join(mp4Dir, '20260101-1200.mp4');
+      expect(fs.readFileSync(mp4, 'utf8')).toBe('the real recording');
+      expect(log.lines.filter((l) => l.includes('rejected event b:'))).toEqual([
+        `warn: event: rejected event b: h264 ${JSON.stringify(b)}: not converted: it would replace ${mp4}, which was made from another recording, ${a}; the MP4 is left as it is\n`,
+      ]);
+    });
+
+    it('refuses, when converting, a clash that arose after receipt (both queued before either was converted)', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const { convert: copy, calls } = copyingConverter();
+      const gated: ConvertFunction = async (input, output, options) => {
+        await gate;
+        return copy(input, output, options);
+      };
+      const a = recording('20260101-1215.h264', 'the real recording');
+      const b = elsewhere('20260101-1215.h264', 'short');
+      const { pipeline, journal } = await build({ convert: gated, telegram: false });
+      expect(await pipeline.receive({ kind: 'file', id: 'a', h264: a, fps: 12 })).toBe('a');
+      expect(await pipeline.receive({ kind: 'file', id: 'b', h264: b, fps: 12 })).toBe('b');
+      release();
+      await until(() => journal.unfinished().length === 0, 'both jobs to finish');
+      const mp4 = path.join(mp4Dir, '20260101-1215.mp4');
+      expect(fs.readFileSync(mp4, 'utf8')).toBe('the real recording');
+      expect(calls.map((c) => c.input)).toEqual([a]); // b's never ran: refused before converting
+      expect(log.lines.join('')).toContain(`conversion of ${b} not attempted: it would replace ${mp4}, which was made from another recording, ${a}`);
+      expect(fs.readdirSync(mp4Dir)).toEqual(['20260101-1215.mp4']); // no temporary file left
+    });
+
+    it('an MP4 taken while converting is not replaced and not retried', async () => {
+      const a = recording('20260101-1230.h264', 'converted');
+      const mp4 = path.join(mp4Dir, '20260101-1230.mp4');
+      const { convert: copy, calls } = copyingConverter();
+      const racing: ConvertFunction = async (input, output, options) => {
+        fs.writeFileSync(mp4, 'appeared meanwhile'); // e.g. written by hand while converting
+        return copy(input, output, options);
+      };
+      const { pipeline, journal } = await build({ convert: racing, telegram: false });
+      await pipeline.receive({ kind: 'file', id: 'a', h264: a, fps: 12 });
+      await until(() => journal.unfinished().length === 0, 'the job to finish');
+      expect(fs.readFileSync(mp4, 'utf8')).toBe('appeared meanwhile');
+      expect(calls).toHaveLength(1);
+      expect(log.lines.join('')).toContain(`conversion of ${a} → ${mp4} not put in place: it would replace ${mp4}, which postproc has no record of making`);
+    });
+
+    it('never replaces an MP4 it has no record of (by hand, an older postproc)', async () => {
+      const a = recording('20260101-1245.h264');
+      const mp4 = path.join(mp4Dir, '20260101-1245.mp4');
+      fs.writeFileSync(mp4, 'made by hand');
+      const { convert, calls } = copyingConverter();
+      const { pipeline } = await build({ convert, telegram: false });
+      expect(await pipeline.receive({ kind: 'file', id: 'a', h264: a, fps: 12 })).toBe('a');
+      expect(calls).toEqual([]);
+      expect(fs.readFileSync(mp4, 'utf8')).toBe('made by hand');
+      expect(log.lines.join('')).toContain(`rejected event a: h264 ${JSON.stringify(a)}: not converted: it would replace ${mp4}, which postproc has no record of making`);
+    });
+
+    it('the same recording again is converted again: a new id, and a job replayed after a crash when its MP4 was already in place', async () => {
+      const a = recording('20260101-1300.h264', 'take one');
+      const mp4 = path.join(mp4Dir, '20260101-1300.mp4');
+      const first = copyingConverter();
+      const one = await build({ convert: first.convert, telegram: false });
+      await one.pipeline.receive({ kind: 'file', id: 'a1', h264: a, fps: 12 });
+      await one.pipeline.receive({ kind: 'file', id: 'a2', h264: a, fps: 12 });
+      await until(() => one.journal.unfinished().length === 0, 'the jobs to finish');
+      expect(first.calls.map((c) => c.input)).toEqual([a, a]);
+
+      // A crash after the MP4 was put in place but before "converted" was journaled: the job is replayed.
+      let inPlace = false;
+      const crashing: ConvertFunction = async (input, output, options) => {
+        await first.convert(input, output, options);
+        inPlace = true;
+        await new Promise<never>((_, reject) => options.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+      };
+      const two = await build({ convert: crashing, telegram: false });
+      await two.pipeline.receive({ kind: 'file', id: 'a3', h264: a, fps: 12 });
+      await until(() => inPlace, 'the MP4 to be in place');
+      for (const close of closers.splice(0)) await close();
+      expect(fs.existsSync(mp4)).toBe(true);
+
+      const after = copyingConverter();
+      const three = await build({ convert: after.convert, telegram: false });
+      await until(() => three.journal.unfinished().length === 0, 'the replayed job to finish');
+      expect(after.calls.map((c) => c.input)).toEqual([a]);
+      expect(log.lines.join('')).not.toContain('not converted');
+      expect(log.lines.join('')).not.toContain('not attempted');
+      expect(fs.readFileSync(mp4, 'utf8')).toBe('take one');
+    });
+
+    it('--accept-dir: converts a file directly in it; refuses one elsewhere, a link or ".." out of it and a subfolder, on receipt and when converting', async () => {
+      const inside = recording('20260101-1400.h264');
+      const out = elsewhere('20260101-1415.h264', 'x');
+      fs.symlinkSync(elsewhere('20260101-1430.h264', 'x'), path.join(h264Dir, '20260101-1430.h264'));
+      fs.symlinkSync(path.join(tmp, 'elsewhere'), path.join(h264Dir, 'sub'));
+      elsewhere('20260101-1445.h264', 'x');
+      fs.mkdirSync(path.join(h264Dir, 'nested'));
+      fs.writeFileSync(path.join(h264Dir, 'nested', '20260101-1500.h264'), 'x');
+      const { convert, calls } = copyingConverter();
+      const { pipeline, journal } = await build({ convert, telegram: false, acceptDirs: [h264Dir] });
+      const refused: [string, string, string][] = [
+        ['out', out, ''],
+        ['link', path.join(h264Dir, '20260101-1430.h264'), `: its real path is ${path.join(tmp, 'elsewhere', '20260101-1430.h264')}`],
+        ['linkdir', path.join(h264Dir, 'sub', '20260101-1445.h264'), `: its real path is ${path.join(tmp, 'elsewhere', '20260101-1445.h264')}`],
+        ['dotdot', `${h264Dir}/../elsewhere/20260101-1415.h264`, `: its real path is ${out}`],
+        ['nested', path.join(h264Dir, 'nested', '20260101-1500.h264'), ''],
+      ];
+      for (const [id, h264] of refused) expect(await pipeline.receive({ kind: 'file', id, h264, fps: 12 })).toBe(id);
+      expect(await pipeline.receive({ kind: 'file', id: 'in', h264: inside, fps: 12 })).toBe('in');
+      await until(() => journal.unfinished().length === 0, 'the job to finish');
+      expect(calls.map((c) => c.input)).toEqual([inside]);
+      expect(fs.readdirSync(mp4Dir)).toEqual(['20260101-1400.mp4']);
+      for (const [id, h264, real] of refused) {
+        expect(log.lines.filter((l) => l.includes(`rejected event ${id}:`))).toEqual([
+          `warn: event: rejected event ${id}: h264 ${JSON.stringify(h264)}: not directly in a folder given with --accept-dir (${h264Dir})${real}\n`,
+        ]);
+      }
+    });
+
+    it('--accept-dir also stops a job journaled before it was given', async () => {
+      const out = elsewhere('20260101-1515.h264', 'x');
+      const blocked: ConvertFunction = (_i, _o, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+      const first = await build({ convert: blocked, telegram: false });
+      await first.pipeline.receive({ kind: 'file', id: 'old', h264: out, fps: 12 });
+      for (const close of closers.splice(0)) await close();
+
+      const { convert, calls } = copyingConverter();
+      const second = await build({ convert, telegram: false, acceptDirs: [h264Dir] });
+      await until(() => second.journal.unfinished().length === 0, 'the replayed job to finish');
+      expect(calls).toEqual([]);
+      expect(log.lines.join('')).toContain(`conversion of ${out} not attempted: it is not directly in a folder given with --accept-dir (${h264Dir})`);
+    });
   });
 
   describe('named cameras and frame timing', () => {

@@ -128,7 +128,7 @@ describe('pancake.service and postproc.service', () => {
 
   it.for([
     ['pancake.service', 'dist/pancake/main.js --vflip --hflip --resolution 640 480 --fps 12 --record-continuous h264 --login password.txt --emit ppp'],
-    ['postproc.service', 'dist/postproc/main.js ppp --convert mp4 --upload-after-convert 1 --upload-scp pi@somewhere.on.planet 1234 bakery/oven --log log/postproc.log'],
+    ['postproc.service', 'dist/postproc/main.js ppp --convert mp4 --accept-dir h264 --upload-after-convert 1 --upload-scp pi@somewhere.on.planet 1234 bakery/oven --log log/postproc.log'],
   ])('%s runs the original example with an absolute ExecStart, and the program knows every flag', async ([n, command], ctx) => {
     expect(one(n!, 'ExecStart')).toBe(`/usr/bin/env node ${command}`);
     const [script, ...args] = command!.split(' ');

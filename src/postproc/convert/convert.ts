@@ -32,6 +32,13 @@ export interface ConvertOptions {
   signal?: AbortSignal;
   /** Environment (PATH) for MP4Box and ffmpeg; defaults to this process's. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Puts the finished MP4 (complete and on disk, under a temporary name in the output's directory)
+   * at `output`; the only step of any converter that touches `output`. Default: rename over it.
+   * postproc's placement decides there whether `output` may be replaced (mp4-sources.ts). When it throws,
+   * the temporary file is removed and its error is thrown as it is.
+   */
+  place?: (tmp: string) => Promise<void>;
 }
 
 /** What a successful conversion reports. */
@@ -74,8 +81,8 @@ async function syncFile(file: string): Promise<void> {
 
 /**
  * Converts `input` (.h264, Annex B) to `output` (.mp4). The MP4 is written under a temporary name
- * in the output's directory, flushed to disk and renamed into place; on any failure or abort the
- * temporary file is removed, so `output` either does not exist or is complete.
+ * in the output's directory, flushed to disk and renamed into place (or handed to `place`); on any
+ * failure or abort the temporary file is removed, so `output` either does not exist or is complete.
  * Failures throw ConvertError; an abort throws the signal's reason.
  */
 export async function convertFile(converter: ConverterName, input: string, output: string, options: ConvertOptions): Promise<ConvertResult> {
@@ -128,7 +135,8 @@ export async function convertFile(converter: ConverterName, input: string, outpu
       await syncFile(tmp);
     }
     signal?.throwIfAborted();
-    await fsp.rename(tmp, output);
+    // Every converter ends here: the one place where `output` is written.
+    await (options.place ?? ((finished: string) => fsp.rename(finished, output)))(tmp);
     return result;
   } catch (err) {
     await fsp.rm(tmp, { force: true });
