@@ -37,7 +37,8 @@ await runMain('postproc', async () => {
     ? new UploadQueue({
         stateDir: options.stateDir, destinations: options.destinations, clock, logger, maxInMemory: options.uploadQueueSize,
         onProblem: (p) => {
-          const text = p.kind === 'host-key' ? `Upload to ${p.destination} refused: ${p.message}` : `Upload to ${p.destination} failing: ${p.message}`;
+          // A refused host key or S3 key/bucket is said at once; anything else after a few failures.
+          const text = p.kind === 'failing' ? `Upload to ${p.destination} failing: ${p.message}` : `Upload to ${p.destination} refused: ${p.message}`;
           notifier?.send({ text }).catch(() => {});
         },
       })

@@ -8,6 +8,8 @@ import { VERSION } from '../common/paths.js';
 import { resolveSecret } from '../common/secret.js';
 import { CONVERTER_NAMES, type ConverterName } from './convert/index.js';
 import { describeDestination, destinationKey, type DestinationSpec } from './upload/destination.js';
+import { loadS3Keys, type S3CredentialSource } from './upload/s3-credentials.js';
+import { DEFAULT_S3_REGION, parseS3Endpoint, parseS3Target, regionError } from './upload/s3-target.js';
 
 /** `--converter`: auto = MP4Box when on PATH (as the original), otherwise the built-in muxer. */
 export type ConverterChoice = 'auto' | ConverterName;
@@ -61,6 +63,10 @@ const ARITY: Record<string, { min: number; max: number; names: string }> = {
   '--upload-ftp': { min: 5, max: 5, names: 'host port user password remote_dir' },
   '--upload-ftps': { min: 5, max: 5, names: 'host port user password remote_dir' },
   '--ftps-fingerprint': { min: 2, max: 2, names: 'host sha256' },
+  '--upload-s3': { min: 1, max: 1, names: 'BUCKET[/PREFIX]' },
+  '--s3-endpoint': { min: 1, max: 1, names: 'URL' },
+  '--s3-region': { min: 1, max: 1, names: 'REGION' },
+  '--s3-credentials': { min: 1, max: 1, names: 'env:NAME|file:PATH' },
   '--upload-queue-size': { min: 1, max: 1, names: '8' },
   '--notify-telegram': { min: 2, max: 2, names: 'bot_token chat_id' },
   '--notify-queue-size': { min: 1, max: 1, names: '8' },
@@ -151,6 +157,12 @@ export function buildCommand(): Command {
     .addOption(option('--upload-ftp', 'upload over FTP; password may be env:NAME or file:PATH (repeatable)', true))
     .addOption(option('--upload-ftps', 'like --upload-ftp, over explicit FTPS (AUTH TLS); the certificate is verified against the system CAs (repeatable)', true))
     .addOption(option('--ftps-fingerprint', 'accept the one certificate with this SHA-256 fingerprint from an --upload-ftps host, e.g. a self-signed one (repeatable)', true))
+    .addOption(option('--upload-s3', 'upload to an S3-compatible bucket (AWS, MinIO, Garage, R2, B2, Wasabi) as PREFIX/YYYY/MM/DD/name.mp4 (repeatable)', true))
+    .addOption(option('--s3-endpoint', 'S3 service of every --upload-s3, e.g. https://<account>.r2.cloudflarestorage.com or http://nas:9000 (default: AWS)'))
+    .addOption(option('--s3-region', `region of the --upload-s3 buckets; R2 takes auto (default: ${DEFAULT_S3_REGION})`))
+    .addOption(new Option('--s3-path-style', 'address buckets as URL/BUCKET instead of BUCKET.host (MinIO and Garage on a LAN)'))
+    .addOption(option('--s3-credentials', 'S3 keys as ACCESS_KEY_ID:SECRET_ACCESS_KEY in an environment variable or the first line of a file ' +
+      '(default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, else ~/.aws/credentials, profile AWS_PROFILE or default)'))
     .addOption(option('--upload-queue-size', 'pending uploads kept in memory; more wait on disk, none are dropped (default: 8)'))
     .addOption(option('--notify-telegram', 'use Telegram Bot API to notify chat_id of detection status; bot_token may be env:NAME or file:PATH (repeatable)', true))
     .addOption(option('--notify-queue-size', 'notifications waiting to be sent; the oldest is dropped when full (default: 8)'))
@@ -203,6 +215,48 @@ function atLeastOne(flag: string, value: string): number {
 function nonEmpty(flag: string, what: string, value: string): string {
   if (value.trim() === '') throw new UsageError(`${flag}: ${what} is empty`);
   return value;
+}
+
+/**
+ * The `--upload-s3` destinations, with the `--s3-*` settings they share, checked before anything
+ * starts: bucket names, prefixes, the endpoint, the region and that the keys can be read (the keys
+ * themselves are read again at each connection, so they are not kept here).
+ */
+function s3Destinations(o: Record<string, unknown>): DestinationSpec[] {
+  const targets = ((o.uploadS3 ?? []) as [string][]).map(([t]) => t);
+  const endpointText = (o.s3Endpoint as string[] | undefined)?.[0];
+  const regionText = (o.s3Region as string[] | undefined)?.[0];
+  const credentialsText = (o.s3Credentials as string[] | undefined)?.[0];
+  if (targets.length === 0) {
+    const stray = [['--s3-endpoint', endpointText], ['--s3-region', regionText], ['--s3-credentials', credentialsText], ['--s3-path-style', o.s3PathStyle]]
+      .find(([, v]) => v !== undefined);
+    if (stray) throw new UsageError(`${String(stray[0])}: no --upload-s3 destination`);
+    return [];
+  }
+  let endpoint: string | undefined;
+  if (endpointText !== undefined) {
+    const parsed = parseS3Endpoint(endpointText);
+    if ('error' in parsed) throw new UsageError(`--s3-endpoint: ${parsed.error}`);
+    endpoint = parsed.endpoint;
+  }
+  const region = regionText ?? DEFAULT_S3_REGION;
+  const badRegion = regionError(region);
+  if (badRegion !== undefined) throw new UsageError(`--s3-region: ${badRegion}`);
+  const credentials: S3CredentialSource = credentialsText === undefined ? { kind: 'standard' } : { kind: 'secret', ref: credentialsText };
+  const specs = targets.map((text): DestinationSpec => {
+    const target = parseS3Target(text);
+    if ('error' in target) throw new UsageError(`--upload-s3: ${target.error}`);
+    return {
+      kind: 's3', bucket: target.bucket, remoteDir: target.prefix, ...(endpoint !== undefined ? { endpoint } : {}),
+      region, pathStyle: o.s3PathStyle === true, credentials,
+    };
+  });
+  try {
+    loadS3Keys(credentials);
+  } catch (err) {
+    throw new UsageError(`${credentialsText === undefined ? '--upload-s3' : '--s3-credentials'}: ${(err as Error).message}`);
+  }
+  return specs;
 }
 
 /**
@@ -280,6 +334,7 @@ export function parsePostprocArgs(argv: readonly string[], program: Command = bu
       destinations.push(spec);
     }
   }
+  destinations.push(...s3Destinations(o));
   const keys = new Set<string>();
   for (const d of destinations) {
     const key = destinationKey(d);

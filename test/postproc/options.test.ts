@@ -18,6 +18,8 @@ describe('postproc config errors (compiled command)', () => {
     tmp = makeTmp('postproc-options-');
     fs.mkdirSync(path.join(tmp, 'mp4'));
     fs.writeFileSync(path.join(tmp, 'file.txt'), 'x');
+    fs.writeFileSync(path.join(tmp, 'keys-bad'), 'only-one-part\n');
+    fs.writeFileSync(path.join(tmp, 'keys-good'), 'AKIDEXAMPLE:wJalr/secret+x\n');
     busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen({ path: `\0${busyName}` }, resolve));
   });
@@ -71,6 +73,21 @@ describe('postproc config errors (compiled command)', () => {
     ['--accept-dir without DIR', [...base, '--accept-dir'], 2, 'postproc: --accept-dir: expected 1 argument: DIR'],
     ['a log in a missing directory', [...base, '--log', 'log/postproc.log'], 3, 'postproc: --log: directory not exist: log'],
     ['an unknown option', [...base, '--upload-sftp', 'x'], 2, "error: unknown option '--upload-sftp'"],
+    ['an invalid bucket name', [...base, '--upload-s3', 'My_Bucket'], 3, 'postproc: --upload-s3: not a valid bucket name: "My_Bucket" (3–63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)'],
+    ['a bucket name like an IP address', [...base, '--upload-s3', '192.168.1.20'], 3, 'postproc: --upload-s3: not a valid bucket name: "192.168.1.20" (an IP address)'],
+    ['a prefix with ..', [...base, '--upload-s3', 'cctv/cam/../x'], 3, 'postproc: --upload-s3: the prefix must not contain "." or ".." folders: "cam/../x"'],
+    ['a prefix starting with /', [...base, '--upload-s3', 'cctv//cam'], 3, 'postproc: --upload-s3: the prefix must not start with "/": "/cam"'],
+    ['an endpoint that is no URL', [...base, '--upload-s3', 'cctv', '--s3-endpoint', 'nas 9000'], 3, 'postproc: --s3-endpoint: not a URL: "nas 9000" (e.g. https://s3.eu-central-003.backblazeb2.com or http://192.168.1.20:9000)'],
+    ['an endpoint without http(s)', [...base, '--upload-s3', 'cctv', '--s3-endpoint', 'nas:9000'], 3, 'postproc: --s3-endpoint: not an http(s) URL: "nas:9000"'],
+    ['an endpoint with a password', [...base, '--upload-s3', 'cctv', '--s3-endpoint', 'https://key:secret@s3.example.com'], 3, 'postproc: --s3-endpoint: a user or password in the URL is not used; give keys with --s3-credentials'],
+    ['a malformed region', [...base, '--upload-s3', 'cctv', '--s3-region', 'eu west'], 3, 'postproc: --s3-region: not a region name: "eu west" (e.g. us-east-1, eu-central-003, auto)'],
+    ['S3 keys on the command line', [...base, '--upload-s3', 'cctv', '--s3-credentials', 'AKID:SECRET'], 3, 'postproc: --s3-credentials: give env:NAME or file:PATH, not the keys themselves (they would show in ps)'],
+    ['S3 keys from an unset variable', [...base, '--upload-s3', 'cctv', '--s3-credentials', 'env:POSTPROC_TEST_UNSET'], 3, 'postproc: --s3-credentials: environment variable POSTPROC_TEST_UNSET is not set'],
+    ['S3 keys not ID:SECRET', [...base, '--upload-s3', 'cctv', '--s3-credentials', 'file:keys-bad'], 3, 'postproc: --s3-credentials: the first line of keys-bad is not ACCESS_KEY_ID:SECRET_ACCESS_KEY'],
+    ['S3 keys from a missing file', [...base, '--upload-s3', 'cctv', '--s3-credentials', 'file:nokeys'], 3, 'postproc: --s3-credentials: cannot read secret file nokeys: ENOENT'],
+    ['--s3-endpoint without --upload-s3', [...base, '--s3-endpoint', 'http://nas:9000'], 3, 'postproc: --s3-endpoint: no --upload-s3 destination'],
+    ['--s3-path-style without --upload-s3', [...base, '--s3-path-style'], 3, 'postproc: --s3-path-style: no --upload-s3 destination'],
+    ['the same bucket and prefix twice', [...base, '--upload-s3', 'cctv/cam1', '--upload-s3', 'cctv/cam1/', '--s3-credentials', 'file:keys-good', '--upload-after-convert', '1'], 3, 'postproc: upload destination given twice: s3 cctv/cam1 at AWS us-east-1'],
     ['a socket name in use', [busyName, '--convert', 'mp4', '--converter', 'builtin'], 2, `postproc: socket name already in use: ${busyName} (is another postproc running with it?)`],
   ];
 
@@ -79,6 +96,19 @@ describe('postproc config errors (compiled command)', () => {
     expect({ status: r.status, stderr: r.stderr.trim().split('\n')[0] }).toEqual({ status: code, stderr: message });
     if (code === 3) expect(r.stderr.trim().split('\n')).toHaveLength(1); // one line, no stack trace
     expect(r.stdout).toBe('');
+  });
+
+  it.each([
+    ['no keys anywhere', {}, 'postproc: --upload-s3: no S3 credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set and HOME/.aws/credentials does not exist (or give --s3-credentials env:NAME or file:PATH holding ACCESS_KEY_ID:SECRET_ACCESS_KEY)'],
+    ['an access key id without its secret', { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE' }, 'postproc: --upload-s3: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not'],
+    ['a profile not in the credentials file', { AWS_PROFILE: 'cctv', AWS_SHARED_CREDENTIALS_FILE: 'keys-good' }, 'postproc: --upload-s3: no profile [cctv] in keys-good (AWS_PROFILE)'],
+  ])('S3 without usable standard credentials: %s (exit 3, one line)', async (_name, vars, message) => {
+    const home = path.join(tmp, 'home');
+    fs.mkdirSync(home, { recursive: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: '/nonexistent', HOME: home, ...vars };
+    for (const v of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE']) if (!(v in vars)) delete env[v];
+    const r = await runDist('postproc/main.js', [...base, '--upload-s3', 'cctv', '--upload-after-convert', '1'], { cwd: tmp, env });
+    expect({ status: r.status, stderr: r.stderr.trim().split('\n') }).toEqual({ status: 3, stderr: [message.replace('HOME', home)] });
   });
 
   it('--help shows every flag with its values, the defaults and exits 0', async () => {
@@ -91,6 +121,8 @@ describe('postproc config errors (compiled command)', () => {
       '--upload-queue-size 8', '--notify-telegram bot_token chat_id', '--notify-queue-size 8', '--telegram-api-root URL',
       '(default: https://api.telegram.org)', '--state-dir dir', '(default: mp4_dir/.postproc)', '--log path',
       '--accept-dir DIR', 'directly in DIR (not in a subfolder)', '(repeatable; default: any folder)',
+      '--upload-s3 BUCKET[/PREFIX]', '--s3-endpoint URL', '--s3-region REGION', '(default: us-east-1)', '--s3-path-style',
+      '--s3-credentials env:NAME|file:PATH', 'ACCESS_KEY_ID:SECRET_ACCESS_KEY', '~/.aws/credentials, profile AWS_PROFILE or default',
     ]) expect(r.stdout).toContain(term);
   });
 });
@@ -133,6 +165,34 @@ describe('parsePostprocArgs', () => {
       });
     } finally {
       delete process.env.POSTPROC_TEST_TOKEN;
+    }
+  });
+
+  it('reads --upload-s3 destinations with the --s3-* settings they share; keys are checked, not kept', () => {
+    const mp4 = path.join(tmp, 'mp4');
+    fs.writeFileSync(path.join(tmp, 's3-keys'), 'AKIDEXAMPLE:wJalr/secret+x\n');
+    const o = parsePostprocArgs([
+      'ppp', '--convert', mp4, '--upload-after-convert', '1', '--upload-s3', 'cctv', '--upload-s3', 'cctv.backup/pi/front/',
+      '--s3-endpoint', 'HTTP://NAS.local:9000/', '--s3-region', 'garage', '--s3-path-style', '--s3-credentials', `file:${path.join(tmp, 's3-keys')}`,
+    ]);
+    const shared = { endpoint: 'http://nas.local:9000', region: 'garage', pathStyle: true, credentials: { kind: 'secret', ref: `file:${path.join(tmp, 's3-keys')}` } };
+    expect(o.destinations).toEqual([
+      { kind: 's3', bucket: 'cctv', remoteDir: '', ...shared },
+      { kind: 's3', bucket: 'cctv.backup', remoteDir: 'pi/front', ...shared },
+    ]);
+    expect(JSON.stringify(o)).not.toContain('wJalr');
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
+    process.env.AWS_SECRET_ACCESS_KEY = 'wJalr/secret+x';
+    try {
+      expect(parsePostprocArgs(['ppp', '--convert', mp4, '--upload-minutes', '0', '--upload-s3', 'cctv/cam1']).destinations).toEqual([
+        { kind: 's3', bucket: 'cctv', remoteDir: 'cam1', region: 'us-east-1', pathStyle: false, credentials: { kind: 'standard' } },
+      ]);
+    } finally {
+      for (const [k, v] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
   });
 

@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { cameraNameError } from '../../common/camera-name.js';
 import { parseRecordingName, type RecordingName } from '../../common/recording-name.js';
+import type { S3CredentialSource } from './s3-credentials.js';
 
 /**
- * One `--upload-scp` or `--upload-ftp` destination.
+ * One `--upload-scp`, `--upload-ftp` or `--upload-s3` destination.
  *
  * `scp` is uploaded over SFTP (ssh2-sftp-client speaks SFTP, not the old scp protocol; OpenSSH's
  * own `scp` uses SFTP too since 9.0), so the server needs its sftp subsystem, which every OpenSSH
@@ -15,6 +16,9 @@ import { parseRecordingName, type RecordingName } from '../../common/recording-n
  * against the system's CAs and the host name, unless `tlsFingerprint` pins one certificate (the
  * usual case for a self-signed certificate on a LAN) or `tlsInsecure` accepts any certificate
  * (logged as a warning with the certificate's fingerprint on every connection).
+ *
+ * For `s3`, `remoteDir` is the key prefix (no leading or trailing `/`, '' for none): objects are
+ * `remoteDir/[camera/]YYYY/MM/DD/name`.
  */
 export type DestinationSpec =
   | { kind: 'scp'; user: string; host: string; port: number; remoteDir: string }
@@ -30,10 +34,28 @@ export type DestinationSpec =
       tlsFingerprint?: string;
       /** Accept any certificate (encryption without authentication of the server). */
       tlsInsecure?: boolean;
+    }
+  | {
+      kind: 's3';
+      bucket: string;
+      remoteDir: string;
+      /** `--s3-endpoint`, normalised; absent for AWS (whose endpoint follows from the region). */
+      endpoint?: string;
+      region: string;
+      /** `--s3-path-style`: `endpoint/bucket/key` instead of `bucket.endpoint/key`. */
+      pathStyle: boolean;
+      credentials: S3CredentialSource;
     };
 
-/** How a destination appears in logs and messages, e.g. "scp pi@192.168.1.23:22 bak/cam1". Never a password. */
+/**
+ * How a destination appears in logs and messages, e.g. "scp pi@192.168.1.23:22 bak/cam1" or
+ * "s3 cctv/cam1 at https://s3.eu-central-003.backblazeb2.com". Never a password or key.
+ */
 export function describeDestination(spec: DestinationSpec): string {
+  if (spec.kind === 's3') {
+    const where = spec.endpoint ?? `AWS ${spec.region}`;
+    return `s3 ${spec.bucket}${spec.remoteDir === '' ? '' : `/${spec.remoteDir}`} at ${where}`;
+  }
   const host = spec.host.includes(':') ? `[${spec.host}]` : spec.host;
   const kind = spec.kind === 'ftp' && spec.secure ? 'ftps' : spec.kind;
   return `${kind} ${spec.user}@${host}:${spec.port} ${spec.remoteDir}`;
@@ -44,6 +66,15 @@ export function describeDestination(spec: DestinationSpec): string {
  * directory keep their pending files across restarts, whatever the password or TLS settings.
  */
 export function destinationKey(spec: DestinationSpec): string {
+  if (spec.kind === 's3') {
+    // The region is left out: correcting a wrong --s3-region keeps what is pending.
+    const endpoint = (spec.endpoint ?? 'aws').toLowerCase();
+    const identity = JSON.stringify([spec.kind, spec.bucket, endpoint, spec.remoteDir]);
+    const hash = createHash('sha256').update(identity).digest('hex').slice(0, 12);
+    const host = spec.endpoint === undefined ? 'aws' : new URL(spec.endpoint).host;
+    const readable = `s3-${spec.bucket}@${host}`.replace(/[^A-Za-z0-9@._-]/g, '_').slice(0, 60);
+    return `${readable}-${hash}`;
+  }
   const identity = JSON.stringify([spec.kind, spec.user, spec.host.toLowerCase(), spec.port, spec.remoteDir]);
   const hash = createHash('sha256').update(identity).digest('hex').slice(0, 12);
   const readable = `${spec.kind}-${spec.user}@${spec.host.toLowerCase()}-${spec.port}`.replace(/[^A-Za-z0-9@._-]/g, '_').slice(0, 60);

@@ -15,12 +15,16 @@ import {
 } from './destination.js';
 import { CertificateError, FtpConnector } from './ftp.js';
 import { parsePendingKey, pendingKey, PendingStore } from './pending-store.js';
+import { S3Connector, S3RefusedError, type S3Options } from './s3.js';
 import { HostKeyError, SftpConnector } from './sftp.js';
 
 /** Something the user should hear about (postproc sends it over Telegram). */
 export interface UploadProblem {
-  /** `host-key`: an SSH host key (or FTPS certificate) was refused. `failing`: a destination keeps failing. */
-  kind: 'host-key' | 'failing';
+  /**
+   * `host-key`: an SSH host key (or FTPS certificate) was refused. `refused`: an S3 service refused
+   * the keys, the bucket or the region. `failing`: a destination keeps failing.
+   */
+  kind: 'host-key' | 'refused' | 'failing';
   destination: string;
   message: string;
 }
@@ -41,9 +45,12 @@ export interface UploadQueueOptions {
   backoff?: BackoffOptions;
   /** SFTP transfer tuning (ssh2 fastPut): parallel requests and bytes per request. */
   sftp?: { concurrency?: number; chunkSize?: number };
+  /** S3 tuning and test settings (part size, parts in flight, where standard credentials are looked up). */
+  s3?: Omit<S3Options, 'logger'>;
   /**
-   * Called when a host key or certificate is refused (once per refused key until an upload to that
-   * destination succeeds) and once when a destination has failed {@link FAILING_AFTER} times in a row.
+   * Called when a host key or certificate is refused, or S3 refuses the keys or bucket (once per
+   * refused key or S3 error code until an upload to that destination succeeds), and once when a
+   * destination has failed {@link FAILING_AFTER} times in a row.
    */
   onProblem?: (problem: UploadProblem) => void;
 }
@@ -76,7 +83,9 @@ export class UploadQueue {
               ...(options.sshAgent !== undefined ? { agent: options.sshAgent } : {}),
               ...options.sftp,
             })
-          : new FtpConnector(spec, { logger: options.logger });
+          : spec.kind === 's3'
+            ? new S3Connector(spec, { logger: options.logger, ...options.s3 })
+            : new FtpConnector(spec, { logger: options.logger });
       return new DestinationWorker(spec, connector, new PendingStore(path.join(root, key), options.maxInMemory), options);
     });
   }
@@ -271,12 +280,12 @@ class DestinationWorker {
     const delay = backoffDelay(this.failures, this.options.backoff ?? DEFAULT_BACKOFF);
     const pending = this.store.count();
     logger.warn(`${this.name}: upload failed (attempt ${this.failures}, ${pending} file(s) pending): ${err.message}; retrying in ${Math.round(delay / 1000)} s`);
-    if (err instanceof HostKeyError || err instanceof CertificateError) {
+    if (err instanceof HostKeyError || err instanceof CertificateError || err instanceof S3RefusedError) {
       logger.error(err.message);
-      const key = err instanceof HostKeyError ? err.key : err.fingerprint;
+      const key = err instanceof HostKeyError ? err.key : err instanceof CertificateError ? err.fingerprint : err.s3Code;
       if (!this.reportedKeys.has(key)) {
         this.reportedKeys.add(key);
-        this.report({ kind: 'host-key', destination: this.name, message: err.message });
+        this.report({ kind: err instanceof S3RefusedError ? 'refused' : 'host-key', destination: this.name, message: err.message });
       }
     }
     if (this.failures >= FAILING_AFTER && !this.reportedFailing) {
