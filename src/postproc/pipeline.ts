@@ -6,7 +6,7 @@ import type { Clock } from '../common/clock.js';
 import { cameraNameError } from '../common/camera-name.js';
 import type { ReceivedEvent, Rotation, TimingRun } from '../common/events.js';
 import type { Logger } from '../common/log.js';
-import { averageFps } from './convert/timing.js';
+import { averageFps } from '../common/mp4/timing.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { Mp4Sources, Recording } from './mp4-sources.js';
 import type { Notification } from './telegram.js';

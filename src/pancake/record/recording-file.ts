@@ -10,6 +10,7 @@ import { FIRST_RESTART, withRestart } from '../../common/recording-name.js';
 import { announcedFps, FrameTiming, type TimingRun } from './frame-timing.js';
 import { H264File, reserveFile } from './h264-file.js';
 import type { OpenRecording, RecordingJournal } from './journal.js';
+import type { IndexedFileUpdates, RecordingIndexInput } from './recording-index.js';
 
 /** A finished recording, ready to be announced. */
 export interface FinishedRecording extends OpenRecording {
@@ -39,6 +40,8 @@ export interface RecorderSettings {
   journal: RecordingJournal;
   /** Called in order, once per finished file that holds at least one frame. */
   onFinished: (file: FinishedRecording) => void;
+  /** Told of every file as it is opened, grows and is finished (the recordings index), when there is one. */
+  index?: RecordingIndexInput;
 }
 
 /**
@@ -54,6 +57,7 @@ export class RecordingFile {
   private count = 0;
   private last: number;
   private finished: Promise<FinishedRecording | undefined> | undefined;
+  private readonly indexed: IndexedFileUpdates | undefined;
 
   /** Creates the file for `first` (a keyframe); throws the file system's error when it cannot be created. */
   constructor(
@@ -72,6 +76,7 @@ export class RecordingFile {
     this.file = new H264File(reserved.path, reserved.fd, clock);
     if (!journal.opened(this.rec)) logger.warn(`record: cannot note ${this.rec.path} as open (disk full?); it is recorded, but would not be announced after a crash`);
     logger.info(`record: writing ${this.rec.path}`);
+    this.indexed = settings.index?.opened(this.rec, () => this.file.bytes);
     this.last = first.wallTime;
     this.append(first);
   }
@@ -101,6 +106,7 @@ export class RecordingFile {
     else this.timing.add(unit.monoTime);
     this.last = unit.wallTime;
     this.file.append(unit.data);
+    this.indexed?.grew(this.frames, unit.wallTime);
   }
 
   /**
@@ -119,12 +125,15 @@ export class RecordingFile {
     if (this.file.bytes === 0) {
       fs.rmSync(this.rec.path, { force: true });
       journal.closed(this.rec.path);
+      this.indexed?.finished(undefined);
       return undefined;
     }
     const timing: TimingRun[] = this.settings.fixedRate ? [[this.frames, Math.round((1e6 / fps)) / 1000]] : this.timing.finish(1000 / fps);
     const rate = this.settings.fixedRate ? fps : announcedFps(timing);
     logger.info(`record: finished ${this.rec.path} (${this.frames} frames, ${this.file.bytes} bytes, ${rate} fps)`);
-    return { ...this.rec, fps: rate, end: this.last, frames: this.frames, bytes: this.file.bytes, timing };
+    const done: FinishedRecording = { ...this.rec, fps: rate, end: this.last, frames: this.frames, bytes: this.file.bytes, timing };
+    this.indexed?.finished(done);
+    return done;
   }
 
   /** Its event is in the outbox: the journal can forget it. */

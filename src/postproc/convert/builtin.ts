@@ -3,9 +3,10 @@ import fs from 'node:fs/promises';
 import type { Rotation, TimingRun } from '../../common/events.js';
 import { AnnexBParser, type AccessUnit } from '../../common/h264/annexb.js';
 import { iterateNalUnits, nalUnitType } from '../../common/h264/nal.js';
-import { avcDecoderConfiguration, ftypBox, mdatHeader, moovBox, type VideoTrack } from './mp4/movie.js';
-import { keepsNal, SampleTableBuilder, type SampleTable } from './samples.js';
-import { frameRate, planSampleTiming, timebase, type SampleTiming } from './timing.js';
+import { progressiveHead } from '../../common/mp4/movie.js';
+import { keepsNal, SampleTableBuilder } from '../../common/mp4/samples.js';
+import { planSampleTiming } from '../../common/mp4/timing.js';
+import { videoTrack } from '../../common/mp4/video-track.js';
 
 /** Bytes read from the input at a time, and written to the output at a time. */
 const IO_BYTES = 1 << 18;
@@ -113,73 +114,6 @@ class OutputBuffer {
   }
 }
 
-/** The moov and where the samples start, with stco or co64 chosen for the real offsets. */
-function layout(track: VideoTrack, mdatBytes: number): { head: Buffer[]; firstSampleOffset: number } {
-  const ftyp = ftypBox();
-  const mdat = mdatHeader(mdatBytes);
-  // The moov's size depends on whether 64-bit chunk offsets are needed, which depends on its size.
-  let moov = moovBox(track, 0);
-  for (;;) {
-    const offset = ftyp.length + moov.length + mdat.length;
-    const next = moovBox(track, offset);
-    if (next.length === moov.length) return { head: [ftyp, next, mdat], firstSampleOffset: offset };
-    moov = next;
-  }
-}
-
-/**
- * Composition offsets for samples of varying durations: a picture is presented at the decoding
- * time of the slot it is shown in (slot = its rank in presentation order), shifted by the largest
- * amount any picture is shown before it is decoded, so every offset is ≥ 0; that shift is the
- * edit list's media time. With equal durations this is exactly slot − index + delay frames.
- */
-export function variableCompositionOffsets(compositionFrames: Uint32Array, delayFrames: number, deltas: Uint32Array): { offsets: Uint32Array; editMediaTime: number } {
-  const n = deltas.length;
-  const dts = new Float64Array(n);
-  for (let i = 1; i < n; i++) dts[i] = dts[i - 1]! + deltas[i - 1]!;
-  const slotOf = (i: number): number => compositionFrames[i]! + i - delayFrames;
-  let shift = 0;
-  for (let i = 0; i < n; i++) shift = Math.max(shift, dts[i]! - dts[slotOf(i)]!);
-  const offsets = new Uint32Array(n);
-  for (let i = 0; i < n; i++) offsets[i] = dts[slotOf(i)]! + shift - dts[i]!;
-  return { offsets, editMediaTime: shift };
-}
-
-/**
- * The track description from the sample table and the conversion options: at `fps` (or the one
- * rate of a constant `timing`), or with each sample's own duration from a variable `timing`.
- */
-export function videoTrack(table: SampleTable, fps: number, rotation: Rotation, timing?: SampleTiming): VideoTrack {
-  const sps = table.sps;
-  const sar = sps.sarWidth && sps.sarHeight && sps.sarWidth !== sps.sarHeight ? { h: sps.sarWidth, v: sps.sarHeight } : undefined;
-  const common = {
-    width: sps.width, height: sps.height, sar, rotation,
-    avcC: avcDecoderConfiguration(table.spsNal, table.ppsNal, sps.chromaFormatIdc, sps.bitDepthLuma, sps.bitDepthChroma),
-    sizes: table.sizes, syncSamples: table.syncSamples,
-  };
-  if (timing?.kind === 'variable') {
-    const { timescale, deltas } = timing;
-    let ticks = 0;
-    for (const d of deltas) ticks += d;
-    const composition = table.compositionFrames ? variableCompositionOffsets(table.compositionFrames, table.delayFrames, deltas) : undefined;
-    return {
-      ...common, timescale, sampleDelta: 0, sampleDeltas: deltas,
-      compositionOffsets: composition?.offsets, editMediaTime: composition?.editMediaTime ?? 0,
-      samplesPerChunk: Math.max(1, Math.round((deltas.length * timescale) / Math.max(1, ticks))),
-    };
-  }
-  const rate = timing?.kind === 'constant' ? timing.fps : fps;
-  const { timescale, sampleDelta } = timebase(frameRate(rate));
-  let compositionOffsets: Uint32Array | undefined;
-  if (table.compositionFrames) compositionOffsets = table.compositionFrames.map((f) => f * sampleDelta);
-  return {
-    ...common, timescale, sampleDelta, compositionOffsets,
-    editMediaTime: table.delayFrames * sampleDelta,
-    // About one second of samples per chunk: few chunk offsets, still fine-grained for readers.
-    samplesPerChunk: Math.max(1, Math.round(rate)),
-  };
-}
-
 /**
  * Converts an H.264 Annex B file to MP4 at `output` (written directly; the caller renames it into
  * place). Pass 1 only parses and builds the sample table; pass 2 writes ftyp, moov, then copies
@@ -193,7 +127,7 @@ export async function convertBuiltin(input: string, output: string, options: Bui
   const table = builder.finish();
   const planned = options.timing ? planSampleTiming(options.timing, table.roles, table.sizes.length) : undefined;
   const track = videoTrack(table, options.fps, options.rotation, planned?.timing);
-  const { head } = layout(track, table.mdatBytes);
+  const { head } = progressiveHead(track, table.mdatBytes);
 
   const fh = await fs.open(output, 'w');
   try {

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { parseTiming, type Rotation, type TimingRun } from '../../common/events.js';
 import { BuiltinConvertError, convertBuiltin } from './builtin.js';
 import { ConvertError } from './error.js';
-import { patchTrackRotation } from './mp4/matrix.js';
-import { UnconvertibleStreamError } from './samples.js';
-import { averageFps, frameRate } from './timing.js';
+import { patchTrackRotation } from './patch-rotation.js';
+import { UnconvertibleStreamError } from '../../common/mp4/samples.js';
+import { averageFps, frameRate } from '../../common/mp4/timing.js';
 
 /** The converters `--converter` names (besides auto). */
 export type ConverterName = 'mp4box' | 'builtin' | 'ffmpeg';

@@ -5,7 +5,8 @@ import { EXECUTABLE, type ConverterName } from './convert.js';
 
 export { convertFile, type ConvertOptions, type ConvertResult, type ConverterName } from './convert.js';
 export { ConvertError } from './error.js';
-export { patchTrackRotation, rotationMatrix } from './mp4/matrix.js';
+export { rotationMatrix } from '../../common/mp4/matrix.js';
+export { patchTrackRotation } from './patch-rotation.js';
 export { commandLine, ffmpegArgv, formatFps, mp4boxArgv } from './tools.js';
 
 export const CONVERTER_NAMES: readonly ConverterName[] = ['mp4box', 'builtin', 'ffmpeg'];

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConvertError, convertFile } from '../../../src/postproc/convert/index.js';
 import { decodeErrors, makeTmp, removeTmp } from '../../helpers/env.js';
 import { ALL_STREAMS, byName, FIXTURES, ffprobePackets } from '../../common/h264/fixtures.js';
-import { frameMd5s, listDir, streamFacts, topLevelBoxes } from './mp4-facts.js';
+import { frameMd5s, listDir, streamFacts, topLevelBoxes } from '../../common/mp4/mp4-facts.js';
 
 let tmp: string;
 beforeEach(() => {

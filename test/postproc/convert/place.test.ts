@@ -8,7 +8,7 @@ import { convertFile, type ConverterName } from '../../../src/postproc/convert/i
 import { Mp4TakenError } from '../../../src/postproc/mp4-sources.js';
 import { makeTmp, removeTmp } from '../../helpers/env.js';
 import { byName } from '../../common/h264/fixtures.js';
-import { listDir, streamFacts } from './mp4-facts.js';
+import { listDir, streamFacts } from '../../common/mp4/mp4-facts.js';
 
 // The GPAC build in shared/tools (Debian Bookworm has no gpac package), as variable-timing.test.ts.
 const env = { ...process.env, PATH: `${path.join(PROJECT_ROOT, '..', 'shared', 'tools', 'gpac')}:${process.env.PATH ?? ''}` };

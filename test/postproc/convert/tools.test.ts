@@ -7,7 +7,7 @@ import { findOnPath } from '../../../src/common/find-on-path.js';
 import { ConvertError, convertFile, ffmpegArgv, formatFps, mp4boxArgv, resolveConverter } from '../../../src/postproc/convert/index.js';
 import { decodeErrors, makeTmp, removeTmp } from '../../helpers/env.js';
 import { byName } from '../../common/h264/fixtures.js';
-import { frameMd5s, listDir, streamFacts, topLevelBoxes } from './mp4-facts.js';
+import { frameMd5s, listDir, streamFacts, topLevelBoxes } from '../../common/mp4/mp4-facts.js';
 
 let tmp: string;
 beforeEach(() => {

@@ -5,12 +5,12 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TimingRun } from '../../../src/common/events.js';
 import { findOnPath } from '../../../src/common/find-on-path.js';
-import { variableCompositionOffsets } from '../../../src/postproc/convert/builtin.js';
+import { variableCompositionOffsets } from '../../../src/common/mp4/video-track.js';
 import { PROJECT_ROOT } from '../../../src/common/paths.js';
 import { convertFile, formatFps, type ConverterName } from '../../../src/postproc/convert/index.js';
-import { averageFps, timingMs } from '../../../src/postproc/convert/timing.js';
+import { averageFps, timingMs } from '../../../src/common/mp4/timing.js';
 import { decodeErrors, frameTypes, makeTmp, removeTmp } from '../../helpers/env.js';
-import { frameMd5s, streamFacts } from './mp4-facts.js';
+import { frameMd5s, streamFacts } from '../../common/mp4/mp4-facts.js';
 
 const FRAMES = 60;
 /** 30 frames at 15 fps, then 30 at 7 fps: 2.000 s + 4.286 s. */

@@ -1,10 +1,10 @@
 // The boxes of a single-track H.264 MP4: ftyp, moov with its sample tables, and the mdat header (ISO/IEC 14496-12, -15).
-import type { Rotation } from '../../../common/events.js';
+import type { Rotation } from '../events.js';
 import { box, Fields, fullBox, needs64 } from './boxes.js';
 import { matrixBytes, rotationMatrix } from './matrix.js';
 
-/** Everything the moov box says about the one video track. */
-export interface VideoTrack {
+/** What every MP4 of the one video track says about it, with sample tables (progressive) or without (fragmented). */
+export interface TrackFormat {
   /** Picture size after cropping, from the first SPS. */
   width: number;
   height: number;
@@ -13,8 +13,13 @@ export interface VideoTrack {
   rotation: Rotation;
   /** The AVCDecoderConfigurationRecord (payload of avcC). */
   avcC: Buffer;
-  /** Media timescale (ticks per second) and the duration of every sample in ticks. */
+  /** Media timescale (ticks per second). */
   timescale: number;
+}
+
+/** Everything the moov box of a progressive MP4 says about the one video track. */
+export interface VideoTrack extends TrackFormat {
+  /** The duration of every sample in ticks. */
   sampleDelta: number;
   /** Each sample's own duration in ticks, in decoding order (variable frame rate); replaces `sampleDelta` when present. */
   sampleDeltas?: Uint32Array;
@@ -96,21 +101,26 @@ function timeToSample(t: VideoTrack): Buffer {
   return fullBox('stts', 0, 0, body);
 }
 
-/**
- * The moov box (at least one sample). `firstSampleOffset` is the file offset of the first sample's bytes (the mdat
- * payload); chunk offsets follow from the sample sizes, since samples are stored back to back.
- */
-export function moovBox(t: VideoTrack, firstSampleOffset: number): Buffer {
-  const duration = trackDuration(t);
+/** mvhd: the movie's timescale (the track's) and duration; version 1 when the duration needs 64 bits. */
+export function movieHeaderBox(t: TrackFormat, duration: number): Buffer {
   const v = needs64(duration) ? 1 : 0;
   const time = (f: Fields, value: number) => (v ? f.u64(value) : f.u32(value));
-
   const mvhd = new Fields(100);
   time(mvhd, 0); // creation_time: 0 keeps the output a pure function of the input
   time(mvhd, 0); // modification_time
   mvhd.u32(t.timescale);
   time(mvhd, duration);
   mvhd.u32(0x00010000).u16(0x0100).zeros(10).bytes(matrixBytes(rotationMatrix(0, 0, 0))).zeros(24).u32(2);
+  return fullBox('mvhd', v, 0, mvhd.done());
+}
+
+/**
+ * trak of the one video track (track ID 1): tkhd with the display size and rotation matrix, the
+ * given edit list boxes, and mdia down to `stbl`, the sample table (empty in a fragmented MP4).
+ */
+export function trackBox(t: TrackFormat, duration: number, edts: Buffer[], stbl: Buffer): Buffer {
+  const v = needs64(duration) ? 1 : 0;
+  const time = (f: Fields, value: number) => (v ? f.u64(value) : f.u32(value));
 
   // A non-square sample aspect ratio widens (or narrows) the presentation, as players expect.
   const presentedWidth = t.sar && t.sar.h > 0 && t.sar.v > 0 ? (t.width * t.sar.h) / t.sar.v : t.width;
@@ -123,8 +133,6 @@ export function moovBox(t: VideoTrack, firstSampleOffset: number): Buffer {
   tkhd.bytes(matrixBytes(rotationMatrix(t.rotation, presentedWidth, t.height)));
   tkhd.u32(Math.round(presentedWidth * 0x10000)).u32(t.height * 0x10000);
 
-  const edts = t.editMediaTime > 0 || t.compositionOffsets ? [editBox(duration, t.editMediaTime)] : [];
-
   const mdhd = new Fields(40);
   time(mdhd, 0);
   time(mdhd, 0);
@@ -135,28 +143,35 @@ export function moovBox(t: VideoTrack, firstSampleOffset: number): Buffer {
   const hdlr = new Fields(40).u32(0).fourcc('vide').zeros(12).bytes(Buffer.from('VideoHandler\0', 'latin1'));
 
   return box(
-    'moov',
-    fullBox('mvhd', v, 0, mvhd.done()),
+    'trak',
+    fullBox('tkhd', v, 3, tkhd.done()), // flags: enabled, in movie
+    ...edts,
     box(
-      'trak',
-      fullBox('tkhd', v, 3, tkhd.done()), // flags: enabled, in movie
-      ...edts,
+      'mdia',
+      fullBox('mdhd', v, 0, mdhd.done()),
+      fullBox('hdlr', 0, 0, hdlr.done()),
       box(
-        'mdia',
-        fullBox('mdhd', v, 0, mdhd.done()),
-        fullBox('hdlr', 0, 0, hdlr.done()),
-        box(
-          'minf',
-          fullBox('vmhd', 0, 1, new Fields(8).zeros(8).done()),
-          box('dinf', fullBox('dref', 0, 0, new Fields(4).u32(1).done(), fullBox('url ', 0, 1))),
-          sampleTable(t, firstSampleOffset),
-        ),
+        'minf',
+        fullBox('vmhd', 0, 1, new Fields(8).zeros(8).done()),
+        box('dinf', fullBox('dref', 0, 0, new Fields(4).u32(1).done(), fullBox('url ', 0, 1))),
+        stbl,
       ),
     ),
   );
 }
 
-function editBox(duration: number, mediaTime: number): Buffer {
+/**
+ * The moov box (at least one sample). `firstSampleOffset` is the file offset of the first sample's bytes (the mdat
+ * payload); chunk offsets follow from the sample sizes, since samples are stored back to back.
+ */
+export function moovBox(t: VideoTrack, firstSampleOffset: number): Buffer {
+  const duration = trackDuration(t);
+  const edts = t.editMediaTime > 0 || t.compositionOffsets ? [editBox(duration, t.editMediaTime)] : [];
+  return box('moov', movieHeaderBox(t, duration), trackBox(t, duration, edts, sampleTable(t, firstSampleOffset)));
+}
+
+/** edts with one edit: `duration` ticks of presentation from media time `mediaTime` (0 in a fragmented MP4: to the end). */
+export function editBox(duration: number, mediaTime: number): Buffer {
   const v = needs64(duration, mediaTime) ? 1 : 0;
   const f = new Fields(28).u32(1);
   if (v) f.u64(duration).u64(mediaTime);
@@ -165,9 +180,8 @@ function editBox(duration: number, mediaTime: number): Buffer {
   return box('edts', fullBox('elst', v, 0, f.done()));
 }
 
-function sampleTable(t: VideoTrack, firstSampleOffset: number): Buffer {
-  const n = t.sizes.length;
-
+/** stsd with the one avc1 sample entry: coded size, avcC and, for a non-square SAR, pasp. */
+export function sampleDescriptionBox(t: TrackFormat): Buffer {
   const entry = new Fields(128)
     .zeros(6)
     .u16(1) // data_reference_index
@@ -183,7 +197,12 @@ function sampleTable(t: VideoTrack, firstSampleOffset: number): Buffer {
     .i16(-1)
     .done();
   const pasp = t.sar && (t.sar.h !== t.sar.v) ? [box('pasp', new Fields(8).u32(t.sar.h).u32(t.sar.v).done())] : [];
-  const stsd = fullBox('stsd', 0, 0, new Fields(4).u32(1).done(), box('avc1', entry, box('avcC', t.avcC), ...pasp));
+  return fullBox('stsd', 0, 0, new Fields(4).u32(1).done(), box('avc1', entry, box('avcC', t.avcC), ...pasp));
+}
+
+function sampleTable(t: VideoTrack, firstSampleOffset: number): Buffer {
+  const n = t.sizes.length;
+  const stsd = sampleDescriptionBox(t);
 
   const boxes = [stsd, timeToSample(t)];
   if (t.compositionOffsets) {
@@ -234,4 +253,21 @@ function sampleTable(t: VideoTrack, firstSampleOffset: number): Buffer {
   boxes.push(fullBox(wide ? 'co64' : 'stco', 0, 0, co.done()));
 
   return box('stbl', ...boxes);
+}
+
+/**
+ * The bytes before the first sample of a progressive (moov first) MP4: ftyp, moov and the mdat
+ * header, and the file offset where the samples start, with stco or co64 chosen for the real offsets.
+ */
+export function progressiveHead(track: VideoTrack, mdatBytes: number): { head: Buffer[]; firstSampleOffset: number } {
+  const ftyp = ftypBox();
+  const mdat = mdatHeader(mdatBytes);
+  // The moov's size depends on whether 64-bit chunk offsets are needed, which depends on its size.
+  let moov = moovBox(track, 0);
+  for (;;) {
+    const offset = ftyp.length + moov.length + mdat.length;
+    const next = moovBox(track, offset);
+    if (next.length === moov.length) return { head: [ftyp, next, mdat], firstSampleOffset: offset };
+    moov = next;
+  }
 }

@@ -1,4 +1,4 @@
-// What ffprobe/ffmpeg and a plain box walk say about an MP4 (test helpers for the converter tests).
+// What ffprobe/ffmpeg and a plain box walk say about an MP4 (test helpers for the muxer's and the converters' tests).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 

@@ -1,11 +1,11 @@
 // From H.264 access units to an MP4 sample table: which units become samples, their sizes, sync flags and presentation order.
-import type { AccessUnit } from '../../common/h264/annexb.js';
-import { H264SyntaxError } from '../../common/h264/bits.js';
-import { hasSliceHeader, iterateNalUnits, NalType, nalUnitType } from '../../common/h264/nal.js';
-import { PocCalculator } from '../../common/h264/poc.js';
-import { parsePps, type PpsInfo } from '../../common/h264/pps.js';
-import { parseSliceHeader, type SliceHeader } from '../../common/h264/slice.js';
-import { parseSps, type SpsInfo } from '../../common/h264/sps.js';
+import type { AccessUnit } from '../h264/annexb.js';
+import { H264SyntaxError } from '../h264/bits.js';
+import { hasSliceHeader, iterateNalUnits, NalType, nalUnitType } from '../h264/nal.js';
+import { PocCalculator } from '../h264/poc.js';
+import { parsePps, type PpsInfo } from '../h264/pps.js';
+import { parseSliceHeader, type SliceHeader } from '../h264/slice.js';
+import { parseSps, type SpsInfo } from '../h264/sps.js';
 import { SampleRole } from './timing.js';
 
 /** Bytes of the length field before every NAL unit in a sample (avcC lengthSizeMinusOne = 3). */
@@ -85,6 +85,126 @@ class Growable<T extends Uint8Array | Uint32Array | Int32Array> {
   }
 }
 
+/** What one access unit becomes in the MP4, as {@link SampleReader.read} decides it. */
+export interface SampleDecision {
+  /** Starts a sample, joins the one before it (second field), or is left out ({@link SampleRole}). */
+  role: (typeof SampleRole)[keyof typeof SampleRole];
+  /** Bytes it adds to its sample: its kept NAL units, each behind a 4-byte length. */
+  bytes: number;
+  /** Its picture order count, and whether it starts a new POC period (IDR, MMCO 5). */
+  poc: number;
+  startsPeriod: boolean;
+  /** A random-access point (the access unit's keyframe flag). */
+  sync: boolean;
+  /** Why it was left out after the first sample (unparseable slice headers, no slice); absent for a unit skipped before it. */
+  dropped?: string;
+}
+
+/** The parameter sets in effect at the first sample: the SPS's facts and the raw SPS/PPS NAL units for avcC. */
+export interface FirstParameterSets {
+  sps: SpsInfo;
+  spsNal: Buffer;
+  ppsNal: Buffer;
+}
+
+/**
+ * Decides, access unit by access unit and keeping only a few bytes of state, what each becomes
+ * in an MP4 sample (see {@link SampleTableBuilder} for the rules). Shared by the whole-file
+ * sample table and the fragmented writer, so both cut and order samples the same way.
+ */
+export class SampleReader {
+  private readonly spsById = new Map<number, SpsInfo>();
+  private readonly ppsById = new Map<number, PpsInfo>();
+  private readonly spsRaw = new Map<number, Buffer>();
+  private readonly ppsRaw = new Map<number, Buffer>();
+  private readonly poc = new PocCalculator();
+  private firstSets: FirstParameterSets | undefined;
+  private pendingField: { bottom: boolean; frameNum: number; idrPicId?: number } | undefined;
+  private samples = 0;
+  private change: string | undefined;
+
+  /** The parameter sets of the first sample, once there is one. */
+  get first(): FirstParameterSets | undefined {
+    return this.firstSets;
+  }
+
+  /** Whether any SPS was seen. */
+  get sawSps(): boolean {
+    return this.spsById.size > 0;
+  }
+
+  /** The first change of the SPS after the first sample, as a warning. */
+  get parameterChange(): string | undefined {
+    return this.change;
+  }
+
+  /** Whether the last sample is the first field of a pair whose second field may still join it. */
+  get awaitsSecondField(): boolean {
+    return this.pendingField !== undefined;
+  }
+
+  read(au: Pick<AccessUnit, 'data' | 'keyframe'>): SampleDecision {
+    const slices: SliceHeader[] = [];
+    let bytes = 0;
+    let error: string | undefined;
+    for (const nal of iterateNalUnits(au.data)) {
+      const type = nalUnitType(nal[0]!);
+      try {
+        if (type === NalType.SPS) this.addSps(nal);
+        else if (type === NalType.PPS) this.addPps(nal);
+        else if (hasSliceHeader(type)) slices.push(parseSliceHeader(nal, this.ppsById, this.spsById));
+      } catch (err) {
+        if (!(err instanceof H264SyntaxError)) throw err;
+        error ??= `${err.message} (NAL unit type ${type})`;
+      }
+      if (keepsNal(type)) bytes += NAL_LENGTH_BYTES + nal.length;
+    }
+    const none: SampleDecision = { role: SampleRole.NONE, bytes: 0, poc: 0, startsPeriod: false, sync: false };
+    // Nothing before the first complete IDR picture can be decoded (nor its parameter sets known).
+    if (this.samples === 0 && (error !== undefined || slices.length === 0 || !au.keyframe)) return none;
+    if (error !== undefined || slices.length === 0) return { ...none, dropped: error ?? 'no slice' };
+    const head = slices[0]!;
+    const sps = this.spsById.get(head.spsId)!;
+    if (!this.firstSets) {
+      const pps = this.ppsById.get(head.ppsId)!;
+      this.firstSets = { sps, spsNal: this.spsRaw.get(sps.spsId)!, ppsNal: this.ppsRaw.get(pps.ppsId)! };
+    }
+    const order = this.poc.compute(head, sps);
+
+    // The second field of a pair joins the first field's sample.
+    const pair = this.pendingField;
+    if (head.fieldPic && pair && pair.bottom !== head.bottomField && pair.frameNum === head.frameNum &&
+      (!head.idr || (pair.idrPicId !== undefined && pair.idrPicId === head.idrPicId))) {
+      this.pendingField = undefined;
+      return { role: SampleRole.JOINS, bytes, poc: order.poc, startsPeriod: false, sync: false };
+    }
+    this.pendingField = head.fieldPic ? { bottom: head.bottomField, frameNum: head.frameNum, idrPicId: head.idr ? head.idrPicId : undefined } : undefined;
+    this.samples++;
+    return { role: SampleRole.STARTS, bytes, poc: order.poc, startsPeriod: order.startsPeriod, sync: au.keyframe };
+  }
+
+  private addSps(nal: Buffer): void {
+    const sps = parseSps(nal);
+    const old = this.spsRaw.get(sps.spsId);
+    if (old && old.equals(nal)) return;
+    if (this.firstSets && !this.change && !nal.equals(this.firstSets.spsNal)) {
+      this.change = `the SPS changes after sample ${this.samples} (to ${sps.width}x${sps.height}); ` +
+        'the MP4 header describes the first one and the samples carry the new one';
+    }
+    this.spsById.set(sps.spsId, sps);
+    // A copy: the access unit's bytes belong to a read buffer that will be reused.
+    this.spsRaw.set(sps.spsId, Buffer.from(nal));
+  }
+
+  private addPps(nal: Buffer): void {
+    const pps = parsePps(nal);
+    const old = this.ppsRaw.get(pps.ppsId);
+    if (old && old.equals(nal)) return;
+    this.ppsById.set(pps.ppsId, pps);
+    this.ppsRaw.set(pps.ppsId, Buffer.from(nal));
+  }
+}
+
 interface Dropped {
   index: number;
   reason: string;
@@ -103,24 +223,17 @@ interface Dropped {
  *   period, pictures are presented in POC order.
  */
 export class SampleTableBuilder {
-  private readonly spsById = new Map<number, SpsInfo>();
-  private readonly ppsById = new Map<number, PpsInfo>();
-  private readonly spsRaw = new Map<number, Buffer>();
-  private readonly ppsRaw = new Map<number, Buffer>();
-  private readonly poc = new PocCalculator();
+  private readonly reader = new SampleReader();
   private readonly kept = new Growable(new Uint8Array(256));
   private readonly sizes = new Growable(new Uint32Array(256));
   private readonly pocs = new Growable(new Int32Array(256));
   private readonly periodStarts = new Growable(new Uint8Array(256));
   private readonly sync = new Growable(new Uint32Array(64));
-  private first: { sps: SpsInfo; spsNal: Buffer; ppsNal: Buffer } | undefined;
-  private pendingField: { bottom: boolean; frameNum: number; idrPicId?: number } | undefined;
   private leadingSkipped = 0;
   private readonly dropped: Dropped[] = [];
   private droppedCount = 0;
   private mdatBytes = 0;
   private keptCount = 0;
-  private parameterChange: string | undefined;
 
   /** Whether access unit number `index` (0-based, in stream order) goes into the MP4. */
   keeps(index: number): boolean {
@@ -129,64 +242,32 @@ export class SampleTableBuilder {
 
   add(au: AccessUnit): void {
     const index = this.kept.length;
-    this.kept.push(SampleRole.NONE);
-    const slices: SliceHeader[] = [];
-    let bytes = 0;
-    let error: string | undefined;
-    for (const nal of iterateNalUnits(au.data)) {
-      const type = nalUnitType(nal[0]!);
-      try {
-        if (type === NalType.SPS) this.addSps(nal);
-        else if (type === NalType.PPS) this.addPps(nal);
-        else if (hasSliceHeader(type)) slices.push(parseSliceHeader(nal, this.ppsById, this.spsById));
-      } catch (err) {
-        if (!(err instanceof H264SyntaxError)) throw err;
-        error ??= `${err.message} (NAL unit type ${type})`;
-      }
-      if (keepsNal(type)) bytes += NAL_LENGTH_BYTES + nal.length;
-    }
-    // Nothing before the first complete IDR picture can be decoded (nor its parameter sets known).
-    if (this.sizes.length === 0 && (error !== undefined || slices.length === 0 || !au.keyframe)) {
-      this.leadingSkipped++;
+    const d = this.reader.read(au);
+    this.kept.push(d.role);
+    if (d.role === SampleRole.NONE) {
+      if (d.dropped === undefined) this.leadingSkipped++;
+      else this.drop(index, d.dropped);
       return;
     }
-    if (error !== undefined || slices.length === 0) {
-      this.drop(index, error ?? 'no slice');
-      return;
-    }
-    const head = slices[0]!;
-    const sps = this.spsById.get(head.spsId)!;
-    if (!this.first) {
-      const pps = this.ppsById.get(head.ppsId)!;
-      this.first = { sps, spsNal: this.spsRaw.get(sps.spsId)!, ppsNal: this.ppsRaw.get(pps.ppsId)! };
-    }
-    const order = this.poc.compute(head, sps);
-    this.kept.set(index, SampleRole.STARTS);
     this.keptCount++;
-    this.mdatBytes += bytes;
-
-    // The second field of a pair joins the first field's sample.
-    const pair = this.pendingField;
-    if (head.fieldPic && pair && pair.bottom !== head.bottomField && pair.frameNum === head.frameNum &&
-      (!head.idr || (pair.idrPicId !== undefined && pair.idrPicId === head.idrPicId))) {
+    this.mdatBytes += d.bytes;
+    if (d.role === SampleRole.JOINS) {
       const last = this.sizes.length - 1;
-      this.sizes.set(last, this.sizes.get(last) + bytes);
-      this.pocs.set(last, Math.min(this.pocs.get(last), order.poc));
-      this.kept.set(index, SampleRole.JOINS);
-      this.pendingField = undefined;
+      this.sizes.set(last, this.sizes.get(last) + d.bytes);
+      this.pocs.set(last, Math.min(this.pocs.get(last), d.poc));
       return;
     }
-    this.pendingField = head.fieldPic ? { bottom: head.bottomField, frameNum: head.frameNum, idrPicId: head.idr ? head.idrPicId : undefined } : undefined;
-    this.sizes.push(bytes);
-    this.pocs.push(order.poc);
-    this.periodStarts.push(order.startsPeriod ? 1 : 0);
-    if (au.keyframe) this.sync.push(this.sizes.length);
+    this.sizes.push(d.bytes);
+    this.pocs.push(d.poc);
+    this.periodStarts.push(d.startsPeriod ? 1 : 0);
+    if (d.sync) this.sync.push(this.sizes.length);
   }
 
   finish(): SampleTable {
     const n = this.sizes.length;
-    if (!this.first || n === 0) {
-      const why = this.spsById.size === 0 ? 'no SPS' : 'no complete IDR picture';
+    const first = this.reader.first;
+    if (!first || n === 0) {
+      const why = this.reader.sawSps ? 'no complete IDR picture' : 'no SPS';
       throw new UnconvertibleStreamError(`not a usable H.264 stream: ${why} in ${this.kept.length} access units`);
     }
     const warnings: string[] = [];
@@ -197,34 +278,13 @@ export class SampleTableBuilder {
         : `dropped access unit ${d.index}: ${d.reason}`);
     }
     if (this.droppedCount > this.dropped.length) warnings.push(`dropped ${this.droppedCount - this.dropped.length} more access units`);
-    if (this.parameterChange) warnings.push(this.parameterChange);
+    if (this.reader.parameterChange) warnings.push(this.reader.parameterChange);
 
     const { compositionFrames, delayFrames } = presentationOrder(this.pocs.view(), this.periodStarts.view());
     return {
-      ...this.first, sizes: this.sizes.view(), syncSamples: this.sync.view(), compositionFrames, delayFrames,
+      ...first, sizes: this.sizes.view(), syncSamples: this.sync.view(), compositionFrames, delayFrames,
       mdatBytes: this.mdatBytes, roles: this.kept.view(), accessUnits: this.kept.length, keptAccessUnits: this.keptCount, warnings,
     };
-  }
-
-  private addSps(nal: Buffer): void {
-    const sps = parseSps(nal);
-    const old = this.spsRaw.get(sps.spsId);
-    if (old && old.equals(nal)) return;
-    if (this.first && !this.parameterChange && !nal.equals(this.first.spsNal)) {
-      this.parameterChange = `the SPS changes after sample ${this.sizes.length} (to ${sps.width}x${sps.height}); ` +
-        'the MP4 header describes the first one and the samples carry the new one';
-    }
-    this.spsById.set(sps.spsId, sps);
-    // A copy: the access unit's bytes belong to a read buffer that will be reused.
-    this.spsRaw.set(sps.spsId, Buffer.from(nal));
-  }
-
-  private addPps(nal: Buffer): void {
-    const pps = parsePps(nal);
-    const old = this.ppsRaw.get(pps.ppsId);
-    if (old && old.equals(nal)) return;
-    this.ppsById.set(pps.ppsId, pps);
-    this.ppsRaw.set(pps.ppsId, Buffer.from(nal));
   }
 
   private drop(index: number, reason: string): void {

@@ -1,7 +1,7 @@
 // MP4 boxes of the built-in muxer at sizes no test file reaches: 64-bit chunk offsets, times and mdat size.
 import { describe, expect, it } from 'vitest';
-import { avcDecoderConfiguration, mdatHeader, moovBox, type VideoTrack } from '../../../src/postproc/convert/mp4/movie.js';
-import { matrixBytes, rotationMatrix } from '../../../src/postproc/convert/mp4/matrix.js';
+import { avcDecoderConfiguration, mdatHeader, moovBox, type VideoTrack } from '../../../src/common/mp4/movie.js';
+import { matrixBytes, rotationMatrix } from '../../../src/common/mp4/matrix.js';
 
 /** Finds a box by path (e.g. 'trak/mdia/minf/stbl/stco') inside a moov buffer; returns its payload. */
 function find(moov: Buffer, boxPath: string): Buffer | undefined {

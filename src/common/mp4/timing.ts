@@ -1,5 +1,5 @@
 // Frame rates as exact fractions, the MP4 timescale that makes every sample duration an integer, and real (variable) frame timing.
-import type { TimingRun } from '../../common/events.js';
+import type { TimingRun } from '../events.js';
 
 /** A frame rate num/den frames per second, in lowest terms. */
 export interface FrameRate {

@@ -1,7 +1,7 @@
 // Frame rates as exact fractions, the timescales that make every frame a whole number of ticks, and real (variable) frame timing.
 import { describe, expect, it } from 'vitest';
 import type { TimingRun } from '../../../src/common/events.js';
-import { averageFps, frameRate, planSampleTiming, SampleRole, snapRate, timebase, timingFrames, timingMs } from '../../../src/postproc/convert/timing.js';
+import { averageFps, frameRate, planSampleTiming, SampleRole, snapRate, timebase, timingFrames, timingMs } from '../../../src/common/mp4/timing.js';
 
 describe('frameRate and timebase', () => {
   it.each([

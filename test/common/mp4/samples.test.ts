@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AccessUnit } from '../../../src/common/h264/annexb.js';
 import { NalType } from '../../../src/common/h264/nal.js';
-import { keepsNal, presentationOrder, SampleTableBuilder } from '../../../src/postproc/convert/samples.js';
-import { BitWriter, nalUnit } from '../../common/h264/bitwriter.js';
+import { keepsNal, presentationOrder, SampleTableBuilder } from '../../../src/common/mp4/samples.js';
+import { BitWriter, nalUnit } from '../h264/bitwriter.js';
 
 describe('presentationOrder', () => {
   it('is absent when pictures are presented in decoding order', () => {
