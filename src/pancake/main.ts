@@ -44,10 +44,11 @@ await runMain('pancake', async () => {
         onStorage: (state, reason, file) => events.storage(state, reason, file),
       })
     : undefined;
-  // Pictures are decoded only while someone subscribes (detect(frame), the live view's JPEG fallback).
+  // Pictures are decoded only while someone subscribes (detect(frame), the live view's JPEG fallback);
+  // an MJPEG camera's own JPEGs serve them instead (camera.pictures), so its stream is never decoded.
   const decoder = new FrameDecoder({ clock, logger });
   const detection = config.detect
-    ? new Detection({ config, fps: camera.fps, keyframeIntervalMs: camera.keyframeIntervalMs, fixedRate: camera.fixedRate, decoder, journal, events, clock, logger, onState: (state) => (status.detection = state) })
+    ? new Detection({ config, fps: camera.fps, keyframeIntervalMs: camera.keyframeIntervalMs, fixedRate: camera.fixedRate, decoder: camera.pictures ?? decoder, journal, events, clock, logger, onState: (state) => (status.detection = state) })
     : undefined;
   const stream = new CameraStream({
     factory: camera.factory, stallMs: config.cameraTimeoutMs, clock, logger,
@@ -69,7 +70,7 @@ await runMain('pancake', async () => {
   // The live view: H.264 to browsers that decode it themselves; JPEG pictures from the shared decoder otherwise.
   const web = new LiveServer({
     host: config.host, port: config.port, tls, passwordHash, cameraName: config.name, templatesDir: TEMPLATES_DIR, staticDir: STATIC_DIR,
-    status, width: config.width, height: config.height, maxStreamFps: config.maxStreamFps, pictures: decoder, clock, logger,
+    status, width: config.width, height: config.height, maxStreamFps: config.maxStreamFps, pictures: decoder, jpegs: camera.pictures, clock, logger,
   });
   // Every access unit goes to each consumer in this order: files first, pictures last.
   for (const consumer of [recorder, detection?.recorder, decoder, web]) if (consumer) stream.add(consumer);

@@ -7,7 +7,9 @@ import { exitOverride, parseInteger, parseNumber, requireDirectory, UsageError }
 import type { Rotation } from '../common/events.js';
 import { cameraNameError } from '../common/camera-name.js';
 import { resolveSecret } from '../common/secret.js';
-import { maskUrl, parseCameraUrl, type CameraUrl, type RtspTransport } from './camera/rtsp.js';
+import { maskUrl } from './camera/camera-url.js';
+import { parseHttpCameraUrl, type HttpCameraUrl } from './camera/mjpeg/url.js';
+import { parseCameraUrl, type CameraUrl, type RtspTransport } from './camera/rtsp.js';
 import { PROJECT_ROOT, VERSION } from '../common/paths.js';
 import { VALID_SEGMENT_MINUTES } from './record/naming.js';
 
@@ -17,7 +19,12 @@ export type CameraChoice =
   | { kind: 'test' }
   | { kind: 'file'; path: string }
   /** A network camera; `url.url` holds the password (never log it), `url.masked` hides it. */
-  | { kind: 'rtsp'; url: CameraUrl; transport: RtspTransport };
+  | { kind: 'rtsp'; url: CameraUrl; transport: RtspTransport }
+  /** An MJPEG camera over HTTP(S): a multipart stream, or (`poll`) a snapshot URL fetched at --fps. `url.password` is never logged. */
+  | { kind: 'mjpeg'; url: HttpCameraUrl; poll: boolean };
+
+/** --fps for an MJPEG camera when none is given (see the README's "Network cameras (MJPEG over HTTP)"). */
+export const MJPEG_DEFAULT_FPS = 10;
 
 /** --detect: what detect() is given, how often, and from which file. */
 export interface DetectConfig {
@@ -73,16 +80,17 @@ export function buildCommand(): Command {
   return exitOverride(new Command('pancake'))
     .description('Raspberry Pi CCTV: a live view in the browser, continuous and detection recording in H.264, and events to postproc.')
     .version(VERSION)
-    .option('--camera <source>', 'auto (rpicam-vid, else libcamera-vid), test (built-in test card), file:PATH (an H.264 file looped at --fps), or an IP camera: rtsp://[user[:password]@]host[:port]/path (also rtsps://; env:NAME or file:PATH holding the URL)', 'auto')
+    .option('--camera <source>', 'auto (rpicam-vid, else libcamera-vid), test (built-in test card), file:PATH (an H.264 file looped at --fps), or an IP camera: rtsp://[user[:password]@]host[:port]/path (also rtsps://), or MJPEG over HTTP: http://[user[:password]@]host[:port]/path (also https://; mjpg-streamer: /?action=stream); env:NAME or file:PATH holding the URL', 'auto')
     .option('--camera-password <env:NAME|file:PATH>', 'the network camera\'s password, kept off the command line (the URL then names only the user)')
     .addOption(new Option('--rtsp-transport <tcp|udp>', 'how an RTSP camera sends its video (default: tcp)').choices(['tcp', 'udp']))
-    .addOption(new Option('--encoder <kind>', 'H.264 encoder: hardware (Pi Zero 2 W to Pi 4), software (libav/libx264, the Pi 5 has no encoder block); auto picks by board').choices(['auto', 'hardware', 'software']).default('auto'))
+    .option('--camera-poll', 'the http(s) URL serves single JPEGs (mjpg-streamer: /?action=snapshot): fetch one --fps times a second', false)
+    .addOption(new Option('--encoder <kind>', 'H.264 encoder: hardware (Pi Zero 2 W to Pi 4), software (libav/libx264, the Pi 5 has no encoder block); auto picks by board. For an MJPEG camera: software (libx264, the default) or hardware (ffmpeg\'s h264_v4l2m2m)').choices(['auto', 'hardware', 'software']).default('auto'))
     .option('--camera-timeout <seconds>', 'restart a camera that sends no frame for this long (default: 10 for network cameras, 5 otherwise)')
     .option('--name <name>', 'this camera\'s name (letters, digits, - and _): in every event, the page title and the log; postproc files its recordings under it')
     .option('--port <8000>', 'webserver port hosting the camera live view', '8000')
     .option('--host <address>', 'address the webserver listens on (default: all interfaces; 127.0.0.1 for this machine only)')
     .option('--resolution <320 240...>', 'resolution of camera live view', ['320', '240'])
-    .option('--fps <12>', 'camera framerate', '12')
+    .option('--fps <12>', `camera framerate (an MJPEG camera's JPEGs are repeated or dropped to keep exactly this rate; default ${MJPEG_DEFAULT_FPS} for it)`, '12')
     .option('--vflip', 'flip the picture vertically', false)
     .option('--hflip', 'flip the picture horizontally', false)
     .addOption(new Option('--rotation <degrees>', '180 is done by the camera; 90 and 270 are display rotation carried in events').choices(['0', '90', '180', '270']).default('0'))
@@ -107,8 +115,9 @@ Examples:
   pancake --camera test --record-continuous h264
   pancake --vflip --hflip --resolution 1280 720 --fps 30 --record-continuous h264 --emit ppp
   CAMERA_PASSWORD=… pancake --name front --camera rtsp://viewer@192.168.1.31:554/stream1 --camera-password env:CAMERA_PASSWORD --record-continuous h264 --emit ppp
+  pancake --name garage --camera 'http://192.168.1.40:8080/?action=stream' --fps 10 --record-continuous h264 --emit ppp
 
-Exit codes: 0 stopped by SIGINT/SIGTERM, 2 no camera tool found, 3 bad command line.`);
+Exit codes: 0 stopped by SIGINT/SIGTERM, 2 no camera tool (or ffmpeg, or its encoder) found, 3 bad command line.`);
 }
 
 function pair(value: unknown, flag: string, names: [string, string], min: number, max: number): [number, number] {
@@ -136,29 +145,38 @@ function detectionRecording(value: unknown): PancakeConfig['recordDetection'] {
   return { mode, dir: requireDirectory(dir, '--record-detection') };
 }
 
-const URL_SCHEME = /^rtsps?:\/\//i;
+const URL_SCHEME = /^(rtsps?|https?):\/\//i;
+const HTTP_SCHEME = /^https?:\/\//i;
+/** The camera forms, for messages. */
+const CAMERA_FORMS = 'auto, test, file:PATH, rtsp://…, rtsps://…, http://… or https://…';
 
 /**
  * --camera: auto, test, file:PATH (an H.264 file, or a file whose first line is a camera URL),
- * env:NAME (a variable holding the URL), or rtsp(s)://… itself.
+ * env:NAME (a variable holding the URL), or rtsp(s)://… or http(s)://… itself.
  */
-function cameraChoice(value: string, passwordArg: string | undefined, transport: RtspTransport | undefined, env: NodeJS.ProcessEnv): CameraChoice {
+function cameraChoice(value: string, passwordArg: string | undefined, transport: RtspTransport | undefined, poll: boolean, env: NodeJS.ProcessEnv): CameraChoice {
   let text = value;
   if (value.startsWith('env:')) {
     const name = value.slice(4);
     text = env[name] ?? '';
     if (!name || text === '') throw new UsageError(`--camera: environment variable ${name || '(empty name)'} is not set`);
-    if (!URL_SCHEME.test(text)) throw new UsageError(`--camera: environment variable ${name} does not hold an rtsp:// or rtsps:// URL`);
+    if (!URL_SCHEME.test(text)) throw new UsageError(`--camera: environment variable ${name} does not hold a camera URL (rtsp://, rtsps://, http:// or https://)`);
   } else if (value.startsWith('file:')) {
     const file = value.slice(5);
     if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`--camera: no such file: ${file}`);
     const head = readHead(file);
     if (!URL_SCHEME.test(head)) {
-      if (passwordArg !== undefined || transport !== undefined) throw new UsageError(`--${passwordArg !== undefined ? 'camera-password' : 'rtsp-transport'} is set. Please also set --camera rtsp://…`);
+      if (passwordArg !== undefined || transport !== undefined) throw new UsageError(`--${passwordArg !== undefined ? 'camera-password' : 'rtsp-transport'} is set. Please also set --camera ${passwordArg !== undefined ? 'rtsp://… or http://…' : 'rtsp://…'}`);
+      if (poll) throw new UsageError('--camera-poll is set. Please also set --camera http://…');
       return { kind: 'file', path: path.resolve(file) };
     }
     text = head.split(/\r?\n/, 1)[0]!.trim();
   }
+  if (HTTP_SCHEME.test(text)) {
+    if (transport !== undefined) throw new UsageError('--rtsp-transport is set, but --camera is an http(s):// camera (MJPEG over HTTP); leave it out');
+    return { kind: 'mjpeg', url: parseHttpCameraUrl(text, { password: passwordArg }), poll };
+  }
+  if (poll) throw new UsageError('--camera-poll is set. Please also set --camera http://…');
   if (URL_SCHEME.test(text)) {
     let password: string | undefined;
     if (passwordArg !== undefined) {
@@ -169,10 +187,10 @@ function cameraChoice(value: string, passwordArg: string | undefined, transport:
     }
     return { kind: 'rtsp', url: parseCameraUrl(text, { password }), transport: transport ?? 'tcp' };
   }
-  if (passwordArg !== undefined) throw new UsageError('--camera-password is set. Please also set --camera rtsp://…');
+  if (passwordArg !== undefined) throw new UsageError('--camera-password is set. Please also set --camera rtsp://… or http://…');
   if (transport !== undefined) throw new UsageError('--rtsp-transport is set. Please also set --camera rtsp://…');
   if (value === 'auto' || value === 'test') return { kind: value };
-  throw new UsageError(`--camera: unknown source: ${maskUrl(value)} (auto, test, file:PATH, rtsp://… or rtsps://…)`);
+  throw new UsageError(`--camera: unknown source: ${maskUrl(value)} (${CAMERA_FORMS})`);
 }
 
 /** The first bytes of a file, as text: enough to tell a URL file from a video. */
@@ -205,7 +223,7 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     if (o[key] !== undefined) throw new UsageError(`${flag}: not available in this version yet`);
   }
 
-  const camera = cameraChoice(String(o.camera), o.cameraPassword as string | undefined, o.rtspTransport as RtspTransport | undefined, env);
+  const camera = cameraChoice(String(o.camera), o.cameraPassword as string | undefined, o.rtspTransport as RtspTransport | undefined, Boolean(o.cameraPoll), env);
 
   let name: string | undefined;
   if (o.name !== undefined) {
@@ -213,13 +231,16 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     const problem = cameraNameError(name);
     if (problem) throw new UsageError(`--name: ${problem}`);
   }
-  const network = camera.kind === 'rtsp';
+  const network = camera.kind === 'rtsp' || camera.kind === 'mjpeg';
   const cameraTimeoutMs = o.cameraTimeout === undefined
     ? (network ? 10_000 : 5000)
     : Math.round(parseNumber(String(o.cameraTimeout), '--camera-timeout', { exclusiveMin: 0 }) * 1000);
 
   const [width, height] = pair(o.resolution, '--resolution', ['width', 'height'], 16, 4096);
-  const fps = parseInteger(String(o.fps), '--fps', { min: 1, max: 120 });
+  // An MJPEG camera has no rate of its own to ask for; see MJPEG_DEFAULT_FPS.
+  const fps = camera.kind === 'mjpeg' && command.getOptionValueSource('fps') === 'default'
+    ? MJPEG_DEFAULT_FPS
+    : parseInteger(String(o.fps), '--fps', { min: 1, max: 120 });
   const annotateTextSize = parseInteger(String(o.annotateTextSize), '--annotate-text-size', { min: 6, max: 160 });
   const [streamWidth, streamHeight] = o.recordResize ? pair(o.recordResize, '--record-resize', ['w', 'h'], 16, 4096) : [width, height];
   const segmentMinutes = parseInteger(String(o.segmentMinutes), '--segment-minutes', { min: 1, max: 60 });

@@ -28,15 +28,20 @@ describe('pancake command line', () => {
     [['--resolution', '640', 'x480'], 'pancake: --resolution height: not a whole number: x480'],
     [['--annotate-text-size', '500'], 'pancake: --annotate-text-size: must be at most 160: 500'],
     [['--segment-minutes', '7'], 'pancake: --segment-minutes: must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60): 7'],
-    [['--camera', 'usb'], 'pancake: --camera: unknown source: usb (auto, test, file:PATH, rtsp://… or rtsps://…)'],
+    [['--camera', 'usb'], 'pancake: --camera: unknown source: usb (auto, test, file:PATH, rtsp://…, rtsps://…, http://… or https://…)'],
+    [['--camera', 'ftp://u:hunter2@cam/x'], 'pancake: --camera: unknown source: ftp://u:***@cam/x (auto, test, file:PATH, rtsp://…, rtsps://…, http://… or https://…)'],
+    [['--camera', 'http://cam:99999/x'], 'pancake: --camera: bad port "99999" (1 to 65535): http://cam:99999/x'],
+    [['--camera', 'http://admin:hunter2@cam/x', '--camera-password', 'env:PW'], 'pancake: --camera-password: --camera already holds a password; give it in one place only: http://admin:***@cam/x'],
+    [['--camera', 'http://cam/x', '--rtsp-transport', 'udp'], 'pancake: --rtsp-transport is set, but --camera is an http(s):// camera (MJPEG over HTTP); leave it out'],
+    [['--camera-poll'], 'pancake: --camera-poll is set. Please also set --camera http://…'],
+    [['--camera', 'rtsp://cam/live', '--camera-poll'], 'pancake: --camera-poll is set. Please also set --camera http://…'],
     [['--camera', 'rtsp://'], 'pancake: --camera: no host: rtsp://'],
     [['--camera', 'rtsp://cam:99999/live'], 'pancake: --camera: bad port "99999" (1 to 65535): rtsp://cam:99999/live'],
     [['--camera', 'rtsp://admin:hunter2@cam/live', '--camera-password', 'env:PW'], 'pancake: --camera-password: environment variable PW is not set'],
     [['--camera', 'rtsp://admin@cam/live', '--camera-password', 'hunter2'], 'pancake: --camera-password: give env:NAME or file:PATH, so the password is not on the command line'],
-    [['--camera', 'http://cam/live'], 'pancake: --camera: unknown source: http://cam/live (auto, test, file:PATH, rtsp://… or rtsps://…)'],
     [['--camera', 'env:NO_SUCH_CAMERA_URL'], 'pancake: --camera: environment variable NO_SUCH_CAMERA_URL is not set'],
     [['--rtsp-transport', 'udp'], 'pancake: --rtsp-transport is set. Please also set --camera rtsp://…'],
-    [['--camera-password', 'env:PW'], 'pancake: --camera-password is set. Please also set --camera rtsp://…'],
+    [['--camera-password', 'env:PW'], 'pancake: --camera-password is set. Please also set --camera rtsp://… or http://…'],
     [['--camera-timeout', '0'], 'pancake: --camera-timeout: must be greater than 0: 0'],
     [['--name', 'front door'], 'pancake: --name: not a camera name: "front door": use 1 to 32 letters, digits, "-" or "_", starting with a letter or digit'],
     [['--name', '../x'], 'pancake: --name: not a camera name: "../x": use 1 to 32 letters, digits, "-" or "_", starting with a letter or digit'],
@@ -62,6 +67,22 @@ describe('pancake command line', () => {
     const fromEnv = parsePancakeArgs(['--camera', 'env:CAM', '--camera-timeout', '2.5', '--name', 'front'], { CAM: 'rtsps://cam.lan/live' });
     expect(fromEnv).toMatchObject({ camera: { kind: 'rtsp', transport: 'tcp', url: { port: 322 } }, cameraTimeoutMs: 2500, name: 'front' });
     expect(parsePancakeArgs(['--camera', 'test']).cameraTimeoutMs).toBe(5000);
+  });
+
+  it('takes an MJPEG camera (http/https, env:/file:, --camera-poll), at --fps or 10 fps, with a 10 s timeout', () => {
+    const urlFile = path.join(tmp, 'mjpeg-url');
+    fs.writeFileSync(urlFile, 'http://viewer@192.168.1.40:8080/?action=stream\n');
+    const pw = path.join(tmp, 'mjpeg-pw');
+    fs.writeFileSync(pw, 's3cret/@:\n');
+    const fromFile = parsePancakeArgs(['--camera', `file:${urlFile}`, '--camera-password', `file:${pw}`]);
+    expect(fromFile.camera).toMatchObject({ kind: 'mjpeg', poll: false, url: { host: '192.168.1.40', port: 8080, path: '/?action=stream', user: 'viewer', password: 's3cret/@:' } });
+    expect(fromFile.camera.kind === 'mjpeg' && fromFile.camera.url.masked).toBe('http://viewer:***@192.168.1.40:8080/?action=stream');
+    expect(fromFile).toMatchObject({ fps: 10, cameraTimeoutMs: 10_000 });
+    const fromEnv = parsePancakeArgs(['--camera', 'env:CAM', '--camera-poll', '--fps', '2'], { CAM: 'https://cam.lan/snapshot.jpg' });
+    expect(fromEnv).toMatchObject({ camera: { kind: 'mjpeg', poll: true, url: { scheme: 'https', port: 443 } }, fps: 2 });
+    // An explicit --fps 12 is kept, though it is the Pi camera's default.
+    expect(parsePancakeArgs(['--camera', 'http://cam/x', '--fps', '12']).fps).toBe(12);
+    expect(parsePancakeArgs(['--camera', 'test']).fps).toBe(12);
   });
 
   it('rejects an unknown rotation through commander (exit 2, naming the flag)', async () => {

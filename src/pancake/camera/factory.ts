@@ -6,6 +6,9 @@ import type { Logger } from '../../common/log.js';
 import { TESTCARD_FPS, TESTCARD_PATH } from '../../common/paths.js';
 import type { PancakeConfig } from '../options.js';
 import { FileLoopSource } from './file-source.js';
+import { CameraJpegs } from './mjpeg/camera-jpegs.js';
+import { encoderName } from './mjpeg/encoder.js';
+import { MjpegSource } from './mjpeg/mjpeg-source.js';
 import { annotateConfig, buildRpicamArgs } from './rpicam.js';
 import { RpicamSource } from './rpicam-source.js';
 import { RtspSource } from './rtsp-source.js';
@@ -22,8 +25,13 @@ export interface CameraPlan {
    * second) and the test card; up to 10 s from an IP camera or a file of unknown origin.
    */
   keyframeIntervalMs: number;
-  /** The source runs at exactly `fps` (see RecorderSettings.fixedRate); false for network cameras. */
+  /** The source runs at exactly `fps` (see RecorderSettings.fixedRate); false for RTSP cameras. */
   fixedRate: boolean;
+  /**
+   * The camera's own JPEGs (an MJPEG camera): the live view's JPEG mode, /snapshot.jpg and
+   * detect(frame) take their pictures from here instead of decoding the H.264 stream.
+   */
+  pictures?: CameraJpegs;
 }
 
 /** Builds the source factory for `config.camera`; logs what the camera is. */
@@ -71,6 +79,30 @@ export function planCamera(config: PancakeConfig, cameraTool: string | undefined
         onVideo: (line) => logger.info(`camera: video ${line}`),
       });
     return { factory, fps: config.fps, keyframeIntervalMs: 10_000, fixedRate: false };
+  }
+  if (camera.kind === 'mjpeg') {
+    // An MJPEG camera's encoder is 'software' or 'hardware': auto means libx264, which
+    // runs on every Pi (the Pi 5 has no encoder block, and h264_v4l2m2m needs one).
+    const encoder = config.encoder === 'hardware' ? 'hardware' : 'software';
+    const fps = config.fps;
+    logger.info(`camera: ${camera.url.masked}, MJPEG over HTTP${camera.poll ? ' (snapshots polled)' : ''}, recorded at ${fps} fps by ${encoderName(encoder)}; the live view and detect(frame) get the camera's JPEGs`);
+    const pictures = new CameraJpegs(logger);
+    let told = false;
+    const factory = (): MjpegSource =>
+      new MjpegSource({
+        camera: camera.url, fps, poll: camera.poll, encoder, timeoutMs: config.cameraTimeoutMs, clock, logger, pictures,
+        // Once per process: the camera's own rate, and what to do when it is far from --fps.
+        onCamera: (info) => {
+          if (told) return;
+          told = true;
+          const rate = Math.round(info.fps * 10) / 10;
+          const hint = Math.abs(info.fps - fps) > Math.max(1, fps * 0.2)
+            ? `: frames are ${info.fps < fps ? 'repeated' : 'dropped'} to keep ${fps} fps; --fps ${Math.max(1, Math.round(info.fps))} would match it`
+            : '';
+          logger.info(`camera: ${camera.url.masked} sends ${info.width}x${info.height} at about ${rate} fps${hint}`);
+        },
+      });
+    return { factory, fps, keyframeIntervalMs: 1000, fixedRate: true, pictures };
   }
   const fps = camera.kind === 'test' ? TESTCARD_FPS : config.fps;
   const file = camera.kind === 'test' ? TESTCARD_PATH : camera.path;

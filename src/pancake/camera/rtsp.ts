@@ -1,6 +1,5 @@
 // Network cameras over RTSP, the pure parts: the camera URL, its masked form, the ffmpeg ingest argv and what ffmpeg's stderr means.
-import net from 'node:net';
-import { UsageError } from '../../common/cli.js';
+import { checkSeparatePassword, maskUrl, parseCameraAuthority } from './camera-url.js';
 
 /** How RTP travels: interleaved in the RTSP TCP connection (default: no loss, passes NAT) or as UDP datagrams. */
 export type RtspTransport = 'tcp' | 'udp';
@@ -38,71 +37,18 @@ export const DEFAULT_RTSPS_PORT = 322;
 export function parseCameraUrl(text: string, options: { password?: string; flag?: string } = {}): CameraUrl {
   const flag = options.flag ?? '--camera';
   const shown = maskUrl(text);
-  const fail = (why: string): never => {
-    throw new UsageError(`${flag}: ${why}: ${shown}`);
-  };
-  if (/\s/.test(text) || [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) fail('spaces or control characters in the URL (write a space as %20)');
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(text);
-  if (!m) fail('not a URL; expected rtsp://[user[:password]@]host[:port]/path');
-  const given = m![1]!.toLowerCase();
-  if (given !== 'rtsp' && given !== 'rtsps') fail(`unsupported scheme ${given}:// (rtsp:// or rtsps://)`);
-  const scheme = given as 'rtsp' | 'rtsps';
-  const rest = m![2]!;
-  const end = firstOf(rest, '/?#');
-  const authority = rest.slice(0, end);
-  const tail = rest.slice(end);
-  // A '/', '?' or '#' inside the password ends the authority early; say what to do about it.
-  const encodeHint = /@/.test(tail) ? ' (percent-encode / ? # @ in the user or password, or use --camera-password)' : '';
-  if (tail.includes('#')) fail(`a '#' has no meaning in an RTSP URL${encodeHint || " (write it as %23)"}`);
-  const at = authority.lastIndexOf('@');
-  const userinfo = at >= 0 ? authority.slice(0, at) : undefined;
-  const hostport = authority.slice(at + 1);
-
-  let user: string | undefined;
-  let password = '';
-  if (userinfo !== undefined) {
-    const colon = userinfo.indexOf(':');
-    const rawUser = colon >= 0 ? userinfo.slice(0, colon) : userinfo;
-    const rawPassword = colon >= 0 ? userinfo.slice(colon + 1) : '';
-    const decodedUser = percentDecode(rawUser);
-    const decodedPassword = percentDecode(rawPassword);
-    if (decodedUser === undefined || decodedPassword === undefined) fail("bad percent-encoding in the user or password (write '%' as %25)");
-    if (decodedUser === '') fail('empty user name before the @');
-    user = decodedUser;
-    password = decodedPassword!;
-  }
-
-  let host: string;
-  let portText: string | undefined;
-  if (hostport.startsWith('[')) {
-    const close = hostport.indexOf(']');
-    if (close < 0) fail(`unclosed [ in the host${encodeHint}`);
-    host = hostport.slice(0, close + 1).toLowerCase();
-    const inner = host.slice(1, -1).replace(/%25.+$/, ''); // an interface zone (fe80::1%25eth0) is not part of the address
-    if (!net.isIPv6(inner)) fail(`not an IPv6 address: ${host}`);
-    const after = hostport.slice(close + 1);
-    if (after !== '' && !after.startsWith(':')) fail(`unexpected text after ${host}${encodeHint}`);
-    portText = after === '' ? undefined : after.slice(1);
-  } else {
-    const colon = hostport.lastIndexOf(':');
-    host = (colon >= 0 ? hostport.slice(0, colon) : hostport).toLowerCase();
-    portText = colon >= 0 ? hostport.slice(colon + 1) : undefined;
-    if (host === '') fail(`no host${encodeHint}`);
-    if (!/^[a-z0-9._~-]+$/.test(host)) fail(`bad host name ${host}${encodeHint}`);
-  }
-  let port = scheme === 'rtsps' ? DEFAULT_RTSPS_PORT : DEFAULT_RTSP_PORT;
-  if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-      fail(`bad port ${JSON.stringify(portText)} (1 to 65535)${encodeHint}`);
-    }
-    port = Number(portText);
-  }
-
+  const parts = parseCameraAuthority(text, {
+    flag, shown,
+    defaultPorts: { rtsp: DEFAULT_RTSP_PORT, rtsps: DEFAULT_RTSPS_PORT },
+    notAUrl: 'not a URL; expected rtsp://[user[:password]@]host[:port]/path',
+    unsupportedScheme: (given) => `unsupported scheme ${given}:// (rtsp:// or rtsps://)`,
+    fragment: "a '#' has no meaning in an RTSP URL",
+  });
+  const { user, host, port, portText, tail } = parts;
+  const scheme = parts.scheme as 'rtsp' | 'rtsps';
+  let password = parts.password;
   if (options.password !== undefined) {
-    if (user === undefined) throw new UsageError(`--camera-password: ${flag} names no user (rtsp://USER@host/path): ${shown}`);
-    if (userinfo !== undefined && userinfo.includes(':')) {
-      throw new UsageError(`--camera-password: ${flag} already holds a password; give it in one place only: ${shown}`);
-    }
+    checkSeparatePassword(parts, flag, shown, 'rtsp://USER@host/path');
     password = options.password;
   }
 
@@ -121,23 +67,8 @@ export function parseCameraUrl(text: string, options: { password?: string; flag?
   };
 }
 
-/**
- * Any URL with its password replaced by `***` (`rtsp://user:***@host/…`). Errs on the safe side:
- * when an unencoded '/', '?' or '#' in a password hides where the credentials end, everything from
- * the user's ':' to the last '@' is masked.
- */
-export function maskUrl(url: string): string {
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)(.*)$/s.exec(url);
-  if (!m) return url;
-  const [, head, rest] = m as unknown as [string, string, string];
-  const end = firstOf(rest, '/?#');
-  let at = rest.slice(0, end).lastIndexOf('@');
-  if (at < 0) at = rest.lastIndexOf('@');
-  if (at < 0) return url;
-  const colon = rest.indexOf(':');
-  if (colon < 0 || colon > at) return url; // a user without a password
-  return `${head}${rest.slice(0, colon)}:***${rest.slice(at)}`;
-}
+/** Any URL with its password masked (see camera-url.ts); here too for the RTSP code's callers. */
+export { maskUrl };
 
 /**
  * Text (ffmpeg's stderr, an error message) with every URL's password masked, and every other
@@ -427,21 +358,6 @@ export function classifyRtspFailure(stderr: string, ctx: RtspFailureContext): st
   const errors = text.split(/\r?\n/).filter((l) => /\[(?:error|fatal)\]/.test(l)).map((l) => l.replace(/^(?:\[[^\]]*\] )+/, '').trim());
   if (errors.length) return `ffmpeg: ${errors.slice(-2).join(' | ')}`;
   return `ffmpeg ended with exit code ${ctx.code}`;
-}
-
-/** Index of the first of `chars` in `s`, or its length. */
-function firstOf(s: string, chars: string): number {
-  for (let i = 0; i < s.length; i++) if (chars.includes(s[i]!)) return i;
-  return s.length;
-}
-
-/** decodeURIComponent, or undefined for a malformed escape. */
-function percentDecode(s: string): string | undefined {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Percent-encodes a user or password for the URL's userinfo (ffmpeg decodes it again; measured with basic and digest). */

@@ -2,7 +2,7 @@
 import { UsageError } from '../../common/cli.js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
-import type { FrameDecoder } from '../decode/frame-decoder.js';
+import type { FrameSubscription, FrameSubscriptionOptions } from '../decode/frame-decoder.js';
 import type { EventSender } from '../events/sender.js';
 import type { PancakeConfig } from '../options.js';
 import { createDetectionRecorder, type DetectionRecorder } from '../record/detection.js';
@@ -19,7 +19,8 @@ export interface DetectionOptions {
   keyframeIntervalMs: number;
   /** The source runs at exactly `fps` (see CameraPlan). */
   fixedRate: boolean;
-  decoder: FrameDecoder;
+  /** Where detect(frame)'s pictures come from: the frame decoder, or an MJPEG camera's JPEGs decoded by sharp. */
+  decoder: { subscribe(options: FrameSubscriptionOptions): FrameSubscription };
   journal: RecordingJournal;
   events: EventSender;
   clock: Clock;

@@ -1,4 +1,4 @@
-// The JPEG fallback of the live view: decoded pictures, encoded once, ack-paced and capped at --max-stream-fps.
+// The JPEG fallback of the live view: decoded pictures encoded once (or an MJPEG camera's own JPEGs as they are), ack-paced and capped at --max-stream-fps.
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import { FRAME_JPEG } from './protocol.js';
@@ -17,8 +17,17 @@ export interface PictureSource {
   subscribe(options: { width: number; height: number; keyframesOnly: boolean; onFrame: (frame: RgbPicture) => void }): { close(): void };
 }
 
+/** An MJPEG camera's own JPEGs (see CameraJpegs): sent as they are, never decoded. */
+export interface CameraJpegSource {
+  subscribeJpeg(onJpeg: (picture: { jpeg: Buffer; time: number }) => void): { close(): void };
+  /** The newest JPEG of the running camera, if any. */
+  readonly newest: { jpeg: Buffer; time: number } | undefined;
+}
+
 export interface JpegHubOptions {
   source: PictureSource;
+  /** When given, viewers get these JPEGs and `source` is not used. */
+  jpegs?: CameraJpegSource;
   width: number;
   height: number;
   maxFps: number;
@@ -40,15 +49,19 @@ export async function encodeJpeg(frame: RgbPicture, quality = 75): Promise<Buffe
     .toBuffer();
 }
 
+/** A picture waiting to be sent: RGB to encode, or a JPEG as it is. */
+type PendingPicture = { rgb: RgbPicture; time: number } | { jpeg: Buffer; time: number };
+
 /**
- * The decoder runs only while a JPEG viewer is connected. Each viewer has one picture in flight
+ * The decoder runs only while a JPEG viewer is connected (with an MJPEG camera there is none: its
+ * JPEGs are passed on). Each viewer has one picture in flight
  * (as the original: nothing new until the browser acknowledges the last), pictures are at most
  * `maxFps` per second, and a picture is encoded once for all viewers that are ready for it.
  */
 export class JpegHub {
   private readonly viewers = new Set<Viewer>();
   private subscription: { close(): void } | undefined;
-  private newest: RgbPicture | undefined;
+  private newest: PendingPicture | undefined;
   private frames: LiveFrame[] = [];
   private seq = 0;
   private encoding = false;
@@ -60,15 +73,23 @@ export class JpegHub {
     const viewer = new Viewer(socket, 1);
     this.viewers.add(viewer);
     if (!this.subscription) {
-      const { width, height } = this.options;
-      this.options.logger.info(`live: decoding for the JPEG view (${width}x${height}, at most ${this.options.maxFps} fps)`);
-      this.subscription = this.options.source.subscribe({
-        width, height, keyframesOnly: false,
-        onFrame: (frame) => {
-          this.newest = frame;
+      const { width, height, jpegs } = this.options;
+      if (jpegs) {
+        this.options.logger.info(`live: the camera's own JPEGs for the JPEG view (at most ${this.options.maxFps} fps)`);
+        this.subscription = jpegs.subscribeJpeg((picture) => {
+          this.newest = picture;
           this.maybeEncode();
-        },
-      });
+        });
+      } else {
+        this.options.logger.info(`live: decoding for the JPEG view (${width}x${height}, at most ${this.options.maxFps} fps)`);
+        this.subscription = this.options.source.subscribe({
+          width, height, keyframesOnly: false,
+          onFrame: (frame) => {
+            this.newest = { rgb: frame, time: frame.time };
+            this.maybeEncode();
+          },
+        });
+      }
     }
     viewer.pump(this.frames);
     return viewer;
@@ -85,7 +106,7 @@ export class JpegHub {
       this.subscription?.close();
       this.subscription = undefined;
       this.newest = undefined;
-      this.options.logger.info('live: no JPEG viewer left; decoder released');
+      this.options.logger.info(`live: no JPEG viewer left; ${this.options.jpegs ? 'camera JPEGs' : 'decoder'} released`);
     }
   }
 
@@ -110,7 +131,7 @@ export class JpegHub {
     this.newest = undefined;
     this.encoding = true;
     this.lastSentMono = clock.monotonic();
-    encodeJpeg(frame, this.options.quality).then(
+    ('jpeg' in frame ? Promise.resolve(frame.jpeg) : encodeJpeg(frame.rgb, this.options.quality)).then(
       (jpeg) => {
         this.encoding = false;
         const out = liveFrame(FRAME_JPEG, this.seq++ >>> 0, jpeg, true, frame.time);

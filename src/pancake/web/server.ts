@@ -12,7 +12,7 @@ import type { Logger } from '../../common/log.js';
 import { verifyPassword } from '../../common/password.js';
 import type { PancakeStatus } from '../status.js';
 import { H264Hub } from './h264-hub.js';
-import { encodeJpeg, JpegHub, type PictureSource } from './jpeg-hub.js';
+import { encodeJpeg, JpegHub, type CameraJpegSource, type PictureSource } from './jpeg-hub.js';
 import { MAX_CLIENT_MESSAGE_BYTES, parseAck } from './protocol.js';
 import { LoginLimiter, parseCookies, SESSION_COOKIE, sessionCookie, SessionSigner } from './sessions.js';
 import { contentType, readStatic, resolveStatic } from './static-files.js';
@@ -35,6 +35,8 @@ export interface LiveServerOptions {
   maxStreamFps: number;
   /** The shared frame decoder, for the JPEG view and snapshots. */
   pictures: PictureSource;
+  /** An MJPEG camera's own JPEGs: the JPEG view and snapshots use them as they are, instead of `pictures`. */
+  jpegs?: CameraJpegSource;
   clock: Clock;
   logger: Logger;
   /** A wrong password is answered after this long (the original waited 3 s). */
@@ -66,7 +68,7 @@ export class LiveServer {
 
   constructor(private readonly options: LiveServerOptions) {
     this.jpeg = new JpegHub({
-      source: options.pictures, width: options.width, height: options.height, maxFps: options.maxStreamFps,
+      source: options.pictures, jpegs: options.jpegs, width: options.width, height: options.height, maxFps: options.maxStreamFps,
       clock: options.clock, logger: options.logger,
     });
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -203,7 +205,8 @@ export class LiveServer {
   }
 
   private async snapshot(res: http.ServerResponse): Promise<void> {
-    const { width, height, pictures } = this.options;
+    const { width, height, pictures, jpegs } = this.options;
+    if (jpegs) return this.cameraSnapshot(res, jpegs);
     const frame = await new Promise<Parameters<Parameters<PictureSource['subscribe']>[0]['onFrame']>[0] | undefined>((resolve) => {
       let sub: { close(): void } | undefined = undefined;
       const timer = setTimeout(() => {
@@ -221,6 +224,23 @@ export class LiveServer {
     });
     if (!frame) return this.send(res, 503, 'text/plain; charset=utf-8', 'No picture from the camera\n', { 'Retry-After': '5' });
     return this.send(res, 200, 'image/jpeg', await encodeJpeg(frame, 85), { 'Cache-Control': 'no-store' });
+  }
+
+  /** The MJPEG camera's newest JPEG, unchanged; the next one when there is none yet (up to 5 s). */
+  private async cameraSnapshot(res: http.ServerResponse, jpegs: CameraJpegSource): Promise<void> {
+    const jpeg = jpegs.newest?.jpeg ?? await new Promise<Buffer | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        sub.close();
+        resolve(undefined);
+      }, 5000);
+      const sub = jpegs.subscribeJpeg((picture) => {
+        clearTimeout(timer);
+        sub.close();
+        resolve(picture.jpeg);
+      });
+    });
+    if (!jpeg) return this.send(res, 503, 'text/plain; charset=utf-8', 'No picture from the camera\n', { 'Retry-After': '5' });
+    return this.send(res, 200, 'image/jpeg', jpeg, { 'Cache-Control': 'no-store' });
   }
 
   private page(res: http.ServerResponse, name: string, values: Record<string, string>): void {
