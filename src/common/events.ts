@@ -7,6 +7,8 @@
 //   frames, timing                 a file's access-unit count and real frame durations (variable frame rate)
 //   name                           the camera's name (pancake --name), on every event of a named camera
 // postproc answers every line with {"ack": "<id>"} once the event is durably recorded.
+// Between events pancake sends {"heartbeat": "<iso time>", "name"?} every minute on the same
+// connection: no id, never journaled, never acknowledged; it tells postproc that pancake is alive.
 
 import { cameraNameError } from './camera-name.js';
 
@@ -82,6 +84,16 @@ export interface StorageEvent {
 
 export type PancakeEvent = FileEvent | DetectionEvent | CameraEvent | StorageEvent;
 
+/**
+ * "pancake is alive": sent by the event link every minute while connected (and on connecting).
+ * Not an event: no id, not stored in the outbox or postproc's journal, not acknowledged.
+ */
+export interface Heartbeat {
+  /** ISO 8601 wall-clock time it was sent. */
+  heartbeat: string;
+  name?: string;
+}
+
 /** postproc's acknowledgement of one event. */
 export interface Ack {
   ack: string;
@@ -99,7 +111,7 @@ export function abstractSocketPath(name: string): string {
 export const MAX_EVENT_LINE_BYTES = 64 * 1024;
 
 /** Encodes one event or ack as a line. */
-export function encodeLine(message: PancakeEvent | Ack): string {
+export function encodeLine(message: PancakeEvent | Heartbeat | Ack): string {
   return JSON.stringify(message) + '\n';
 }
 
@@ -116,8 +128,17 @@ export type ReceivedEvent =
   | { kind: 'camera'; id?: string; name?: string; camera: 'up' | 'down'; reason?: string; time?: string }
   | { kind: 'storage'; id?: string; name?: string; storage: 'error' | 'ok'; reason?: string; path?: string; time?: string };
 
+/** A heartbeat as received: the time pancake sent it, and its camera's name when it has one. */
+export interface ReceivedHeartbeat {
+  heartbeat: string;
+  name?: string;
+}
+
 /** The result of {@link parseEventLine}: an event, or why the line was refused (plus its id when one could be read). */
-export type ParsedLine = { ok: true; event: ReceivedEvent } | { ok: false; error: string; id?: string };
+export type ParsedLine =
+  | { ok: true; event: ReceivedEvent }
+  | { ok: true; heartbeat: ReceivedHeartbeat }
+  | { ok: false; error: string; id?: string };
 
 /** Longest id accepted; pancake's ids are far shorter. */
 export const MAX_EVENT_ID_LENGTH = 200;
@@ -192,7 +213,7 @@ export function parseEventLine(line: string): ParsedLine {
     return v;
   };
   const fields: Record<string, unknown> = {};
-  for (const name of ['h264', 'time', 'reason', 'path', 'start', 'end']) {
+  for (const name of ['h264', 'time', 'reason', 'path', 'start', 'end', 'heartbeat']) {
     const v = text(name);
     if (v instanceof Error) return fail(v.message);
     if (v !== undefined) fields[name] = v;
@@ -246,6 +267,14 @@ export function parseEventLine(line: string): ParsedLine {
     }
     return { ok: true, event };
   }
+  if ('heartbeat' in o) {
+    // Before the other kinds: a line with "heartbeat" is never taken for an event that needs an ack.
+    if (typeof fields.heartbeat !== 'string') return fail('"heartbeat" must be a string');
+    if (id !== undefined) return fail('a heartbeat has no "id"');
+    const heartbeat: ReceivedHeartbeat = { heartbeat: fields.heartbeat };
+    if (fields.name !== undefined) heartbeat.name = fields.name as string;
+    return { ok: true, heartbeat };
+  }
   const time = fields.time as string | undefined;
   const reason = fields.reason as string | undefined;
   const optional = <T extends object>(e: T, extra: Record<string, string | undefined>): T => {
@@ -263,7 +292,7 @@ export function parseEventLine(line: string): ParsedLine {
   if (typeof fields.detection === 'boolean') {
     return { ok: true, event: optional(withId({ kind: 'detection' as const, detection: fields.detection }), { time }) };
   }
-  return fail('unknown event: none of "h264", "detection", "camera", "storage"');
+  return fail('unknown event: none of "h264", "detection", "camera", "storage", "heartbeat"');
 }
 
 /** Reads an acknowledgement line; undefined when the line is not one. */

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// postproc: receives pancake's events, converts .h264 to .mp4, uploads and notifies over Telegram.
+// postproc: receives pancake's events, converts .h264 to .mp4, uploads, notifies over Telegram and webhooks, watches health.
 import fs from 'node:fs';
 import path from 'node:path';
 import { runMain } from '../common/cli.js';
 import { systemClock } from '../common/clock.js';
 import { createLogger } from '../common/log.js';
+import { describeAlerts, HealthMonitor, type Alert } from './alerts/health.js';
+import { checkIntervalMs, HealthWatch } from './alerts/watch.js';
+import { WebhookNotifier } from './alerts/webhook.js';
 import { convertFile, resolveConverter } from './convert/index.js';
 import { Journal } from './journal.js';
 import { Mp4Sources } from './mp4-sources.js';
@@ -33,13 +36,21 @@ await runMain('postproc', async () => {
         tmpDir: path.join(options.stateDir, 'tmp'), clock, logger,
       })
     : undefined;
+  const webhooks = options.webhooks.length > 0 ? new WebhookNotifier({ urls: options.webhooks, clock, logger }) : undefined;
+  // An alert is said in the log, over Telegram (not journaled: a restart watches afresh) and to every webhook.
+  const alert = (a: Alert, telegram = true): void => {
+    logger.warn(`alert (${a.kind} ${a.state}): ${a.text}`);
+    if (telegram) notifier?.send({ text: a.text }).catch(() => {});
+    webhooks?.send(a);
+  };
+  const monitor = new HealthMonitor({ settings: options.alerts, clock, onAlert: (a) => alert(a) });
   const uploads = options.destinations.length > 0
     ? new UploadQueue({
         stateDir: options.stateDir, destinations: options.destinations, clock, logger, maxInMemory: options.uploadQueueSize,
         onProblem: (p) => {
           // A refused host key or S3 key/bucket is said at once; anything else after a few failures.
           const text = p.kind === 'failing' ? `Upload to ${p.destination} failing: ${p.message}` : `Upload to ${p.destination} refused: ${p.message}`;
-          notifier?.send({ text }).catch(() => {});
+          alert({ camera: null, kind: 'upload-error', state: 'raised', text, time: new Date(clock.now()).toISOString() });
         },
       })
     : undefined;
@@ -57,7 +68,36 @@ await runMain('postproc', async () => {
     ...(uploads ? { uploads } : {}), ...(trigger ? { trigger } : {}), ...(notifier ? { notifier } : {}),
     clock, logger,
   });
-  const receiver = new EventReceiver({ socketName: options.socketName, logger, handle: (event, from) => pipeline.receive(event, from) });
+  const watch = new HealthWatch({
+    monitor, clock, logger, dirs: [options.mp4Dir, ...(options.acceptDirs ?? [])], learnRecordingDirs: !options.acceptDirs,
+    ...(uploads ? { backlog: () => uploads.backlog() } : {}),
+    intervalMs: checkIntervalMs(monitor.shortestThresholdMs()),
+  });
+  const receiver = new EventReceiver({
+    socketName: options.socketName, logger,
+    onHeartbeat: (heartbeat) => monitor.heard(heartbeat.name),
+    handle: async (event, from) => {
+      monitor.heard(event.name);
+      if (event.kind === 'camera') {
+        // Camera and storage events reach Telegram through the pipeline (journaled), webhooks from here.
+        const { pass, alert: passOn } = monitor.cameraEvent(event);
+        if (passOn) alert(passOn, false);
+        if (!pass) {
+          logger.info(`${from}: camera ${event.camera} not notified one by one: the camera is unstable`);
+          return event.id;
+        }
+      } else if (event.kind === 'storage') {
+        const passOn = monitor.storageEvent(event);
+        if (passOn) alert(passOn, false);
+      }
+      const ack = await pipeline.receive(event, from);
+      if (event.kind === 'file') {
+        monitor.recording(event);
+        watch.noteRecording(event.h264);
+      }
+      return ack;
+    },
+  });
 
   // 3. Bind first (a name in use stops everything, exit 2), then start working.
   try {
@@ -71,10 +111,13 @@ await runMain('postproc', async () => {
   await uploads?.start();
   trigger?.start();
   pipeline.start();
+  watch.start();
   logger.info([
     `started: ${converter} converts into ${options.mp4Dir} at ${options.fps !== undefined ? `${options.fps} fps` : 'the frame timing (or fps) of each event'}`,
     options.destinations.length > 0 ? `uploads to ${options.destinations.map(describeDestination).join(', ')}` : 'no uploads',
     options.telegram.length > 0 ? `Telegram to chat(s) ${options.telegram.map((t) => t.chatId).join(', ')}` : 'no Telegram',
+    webhooks ? `webhooks to ${webhooks.shownUrls.join(', ')}` : 'no webhooks',
+    describeAlerts(options.alerts),
     options.acceptDirs ? `recordings only from ${options.acceptDirs.join(', ')}` : 'recordings from any folder (no --accept-dir)',
     `state in ${options.stateDir}`,
   ].join('; '));
@@ -94,10 +137,12 @@ await runMain('postproc', async () => {
 
   // 5. Close in reverse order.
   await receiver.close();
+  await watch.close();
   await pipeline.close();
   trigger?.close();
   await uploads?.close();
   await notifier?.close();
+  await webhooks?.close();
   await sources.close();
   await journal.close();
   logger.info('stopped');

@@ -6,6 +6,8 @@ import { Command, Help, Option } from 'commander';
 import { exitOverride, UsageError } from '../common/cli.js';
 import { VERSION } from '../common/paths.js';
 import { resolveSecret } from '../common/secret.js';
+import type { HealthSettings } from './alerts/health.js';
+import { maskUrl } from './alerts/webhook.js';
 import { CONVERTER_NAMES, type ConverterName } from './convert/index.js';
 import { describeDestination, destinationKey, type DestinationSpec } from './upload/destination.js';
 import { loadS3Keys, type S3CredentialSource } from './upload/s3-credentials.js';
@@ -46,8 +48,19 @@ export interface PostprocOptions {
   telegram: TelegramDestination[];
   notifyQueueSize: number;
   telegramApiRoot: string;
+  /** `--notify-webhook URL` (repeatable), resolved (env:/file:); secret: log only maskUrl() of it. */
+  webhooks: string[];
+  /** The health alerts' thresholds (alerts/health.ts); 0 turns one off. */
+  alerts: HealthSettings;
   log?: string;
 }
+
+/** --alert-pancake-silent's default, in minutes. */
+export const DEFAULT_ALERT_PANCAKE_SILENT_MINUTES = 5;
+/** --alert-disk-free's default. */
+export const DEFAULT_ALERT_DISK_FREE = '1G';
+/** --alert-upload-late's default, in hours. */
+export const DEFAULT_ALERT_UPLOAD_LATE_HOURS = 2;
 
 // How many values each option takes (argparse's nargs). The original's multi-value options
 // (`--upload-scp user@host port remote_dir`) are not something commander can express per
@@ -71,6 +84,11 @@ const ARITY: Record<string, { min: number; max: number; names: string }> = {
   '--notify-telegram': { min: 2, max: 2, names: 'bot_token chat_id' },
   '--notify-queue-size': { min: 1, max: 1, names: '8' },
   '--telegram-api-root': { min: 1, max: 1, names: 'URL' },
+  '--notify-webhook': { min: 1, max: 1, names: 'URL' },
+  '--alert-no-recording': { min: 1, max: 1, names: 'MINUTES' },
+  '--alert-pancake-silent': { min: 1, max: 1, names: 'MINUTES' },
+  '--alert-disk-free': { min: 1, max: 1, names: 'SIZE' },
+  '--alert-upload-late': { min: 1, max: 1, names: 'HOURS' },
   '--state-dir': { min: 1, max: 1, names: 'dir' },
   '--log': { min: 1, max: 1, names: 'path' },
 };
@@ -167,6 +185,13 @@ export function buildCommand(): Command {
     .addOption(option('--notify-telegram', 'use Telegram Bot API to notify chat_id of detection status; bot_token may be env:NAME or file:PATH (repeatable)', true))
     .addOption(option('--notify-queue-size', 'notifications waiting to be sent; the oldest is dropped when full (default: 8)'))
     .addOption(option('--telegram-api-root', `Telegram Bot API server, e.g. a self-hosted one (default: ${DEFAULT_TELEGRAM_API_ROOT})`))
+    .addOption(option('--notify-webhook', 'also send every alert as a JSON POST {camera, kind, state, text, time} to URL (ntfy, Home Assistant, ' +
+      'an SMS gateway, a chat hook); may be env:NAME or file:PATH (repeatable)', true))
+    .addOption(option('--alert-no-recording', 'alert when no recording has finished for MINUTES (default: the recordings\' length plus a margin, ' +
+      'continuous recordings only; 0: off)'))
+    .addOption(option('--alert-pancake-silent', `alert when nothing is heard from pancake for MINUTES (default: ${DEFAULT_ALERT_PANCAKE_SILENT_MINUTES}; 0: off)`))
+    .addOption(option('--alert-disk-free', `alert when the free space for mp4_dir or the recordings falls below SIZE, e.g. 500M, 2G (default: ${DEFAULT_ALERT_DISK_FREE}; 0: off)`))
+    .addOption(option('--alert-upload-late', `alert when a destination has had a file pending for more than HOURS (default: ${DEFAULT_ALERT_UPLOAD_LATE_HOURS}; 0: off)`))
     .addOption(option('--state-dir', 'where work in progress and pending uploads are kept (default: mp4_dir/.postproc)'))
     .addOption(option('--log', 'log file, split at midnight and kept 33 days (default: stdout)'));
   // Show each option with its value names as the original's --help did ("--upload-scp user@host port remote_dir").
@@ -210,6 +235,36 @@ function atLeastOne(flag: string, value: string): number {
   const n = toInt(flag, value);
   if (n < 1) throw new UsageError(`${flag}: must be at least 1: ${value}`);
   return n;
+}
+
+/** A number ≥ 0 of `unit` (fractions allowed), as milliseconds. */
+function toDurationMs(flag: string, value: string, unitMs: number, unit: string): number {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value.trim())) throw new UsageError(`${flag}: not a number of ${unit} (0 or more): ${value}`);
+  return Math.round(Number(value) * unitMs);
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** "1G", "500M", "1.5T", "2048": bytes, binary units, an optional "B" or "iB". Undefined when it is none. Pure. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!);
+}
+
+/** A --notify-webhook value: read (env:/file:) and checked; the message never repeats a URL's secret part. */
+function webhookUrl(value: string): string {
+  const flag = '--notify-webhook';
+  const url = resolveSecret(value, flag).trim();
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  const from = value.startsWith('env:') || value.startsWith('file:') ? ` (from ${value})` : '';
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new UsageError(`${flag}: not an http(s) URL${from}: ${maskUrl(url)}`);
+  return url;
 }
 
 function nonEmpty(flag: string, what: string, value: string): string {
@@ -364,6 +419,19 @@ export function parsePostprocArgs(argv: readonly string[], program: Command = bu
     throw new UsageError(`--telegram-api-root: not an http(s) URL: ${telegramApiRoot}`);
   }
 
+  const webhooks = ((o.notifyWebhook ?? []) as [string][]).map(([value]) => webhookUrl(value));
+  const first = (v: unknown): string | undefined => (v as string[] | undefined)?.[0];
+  const noRecording = first(o.alertNoRecording);
+  const diskFreeText = first(o.alertDiskFree) ?? DEFAULT_ALERT_DISK_FREE;
+  const diskFreeBytes = parseSize(diskFreeText);
+  if (diskFreeBytes === undefined) throw new UsageError(`--alert-disk-free: not a size (a number with K, M, G or T, e.g. 500M): ${diskFreeText}`);
+  const alerts: HealthSettings = {
+    pancakeSilentMs: toDurationMs('--alert-pancake-silent', first(o.alertPancakeSilent) ?? String(DEFAULT_ALERT_PANCAKE_SILENT_MINUTES), 60_000, 'minutes'),
+    diskFreeBytes,
+    uploadLateMs: toDurationMs('--alert-upload-late', first(o.alertUploadLate) ?? String(DEFAULT_ALERT_UPLOAD_LATE_HOURS), 3600_000, 'hours'),
+  };
+  if (noRecording !== undefined) alerts.noRecordingMs = toDurationMs('--alert-no-recording', noRecording, 60_000, 'minutes');
+
   const givenStateDir = (o.stateDir as string[] | undefined)?.[0];
   if (givenStateDir !== undefined) checkDirectory('--state-dir', givenStateDir);
   const log = (o.log as string[] | undefined)?.[0];
@@ -378,7 +446,7 @@ export function parsePostprocArgs(argv: readonly string[], program: Command = bu
   const options: PostprocOptions = {
     socketName, mp4Dir: path.resolve(mp4Dir), converter: converterText as ConverterChoice,
     stateDir: path.resolve(givenStateDir ?? path.join(mp4Dir, '.postproc')), stateDirIsDefault: givenStateDir === undefined,
-    destinations, uploadQueueSize, telegram, notifyQueueSize, telegramApiRoot,
+    destinations, uploadQueueSize, telegram, notifyQueueSize, telegramApiRoot, webhooks, alerts,
   };
   if (fps !== undefined) options.fps = fps;
   if (acceptDirs !== undefined) options.acceptDirs = acceptDirs;

@@ -1,7 +1,7 @@
 // Receives pancake's events: an abstract unix stream socket, one JSON object per line, acks once durable.
 import net from 'node:net';
 import { UsageError } from '../common/cli.js';
-import { abstractSocketPath, LineSplitter, MAX_EVENT_LINE_BYTES, parseEventLine, type ReceivedEvent } from '../common/events.js';
+import { abstractSocketPath, LineSplitter, MAX_EVENT_LINE_BYTES, parseEventLine, type ReceivedEvent, type ReceivedHeartbeat } from '../common/events.js';
 import { systemClock, type Clock, type Timer } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 
@@ -15,11 +15,13 @@ export interface EventReceiverOptions {
   socketName: string;
   logger: Logger;
   handle: EventHandler;
+  /** Called for each valid heartbeat (pancake is alive); heartbeats are not acknowledged. */
+  onHeartbeat?: (heartbeat: ReceivedHeartbeat, from: string) => void;
   maxLineBytes?: number;
   clock?: Clock;
-  /** A connection that has sent no valid event this long after opening is closed. */
+  /** A connection that has sent no valid event (or heartbeat) this long after opening is closed. */
   firstEventMs?: number;
-  /** A connection with no valid event for this long is closed (pancake reconnects when it has one). */
+  /** A connection with no valid event or heartbeat for this long is closed (pancake reconnects). */
   idleMs?: number;
 }
 
@@ -196,10 +198,21 @@ class Connection {
       logger.warn(`${this.name}: skipped a bad line (${parsed.error}): ${logSnippet(line)}`);
       return;
     }
-    logger.info(`${this.name}: received ${describeEvent(parsed.event)}`);
+    // A heartbeat is valid traffic like an event: it keeps pancake's place when the table is full.
     this.validEvents++;
     this.lastEventMono = this.clock.monotonic();
     this.armQuiet(this.options.idleMs ?? IDLE_MS, 'sent no event');
+    if ('heartbeat' in parsed) {
+      // Every minute: not worth a log line each; never acknowledged.
+      logger.debug(`${this.name}: heartbeat ${JSON.stringify(parsed.heartbeat)}`);
+      try {
+        this.options.onHeartbeat?.(parsed.heartbeat, this.name);
+      } catch (err) {
+        logger.error(`${this.name}: heartbeat handler failed: ${(err as Error).message}`);
+      }
+      return;
+    }
+    logger.info(`${this.name}: received ${describeEvent(parsed.event)}`);
     let ack: string | undefined;
     try {
       ack = await handle(parsed.event, this.name);

@@ -1,9 +1,11 @@
 // A stand-in for postproc's socket in pancake tests: collects events and acknowledges them (or not).
 import net from 'node:net';
-import type { PancakeEvent } from '../../src/common/events.js';
+import type { Heartbeat, PancakeEvent } from '../../src/common/events.js';
 
 export interface EventSink {
+  /** Events only: heartbeats are counted in `heartbeats`, not listed here. */
   events: PancakeEvent[];
+  heartbeats: Heartbeat[];
   /** Resolves when an event matching `pred` has arrived (checks earlier ones too). */
   waitFor(pred: (e: PancakeEvent) => boolean, timeoutMs?: number): Promise<PancakeEvent>;
   close(): Promise<void>;
@@ -12,6 +14,7 @@ export interface EventSink {
 /** Listens on the abstract socket "\0"+name; every received line is parsed and, when `ack`, acknowledged. */
 export function startEventSink(name: string, { ack = true } = {}): Promise<EventSink> {
   const events: PancakeEvent[] = [];
+  const heartbeats: Heartbeat[] = [];
   const waiters: { pred: (e: PancakeEvent) => boolean; resolve: (e: PancakeEvent) => void }[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -23,8 +26,14 @@ export function startEventSink(name: string, { ack = true } = {}): Promise<Event
       buf += text;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        const event = JSON.parse(buf.slice(0, nl)) as PancakeEvent;
+        const line = JSON.parse(buf.slice(0, nl)) as PancakeEvent | Heartbeat;
         buf = buf.slice(nl + 1);
+        // The link's heartbeats are not events: no id, no ack (as postproc does).
+        if ('heartbeat' in line) {
+          heartbeats.push(line);
+          continue;
+        }
+        const event = line;
         events.push(event);
         if (ack) socket.write(JSON.stringify({ ack: event.id }) + '\n');
         for (const w of [...waiters]) {
@@ -42,6 +51,7 @@ export function startEventSink(name: string, { ack = true } = {}): Promise<Event
     server.listen({ path: `\0${name}` }, () =>
       resolve({
         events,
+        heartbeats,
         waitFor(pred, timeoutMs = 15_000) {
           const found = events.find(pred);
           if (found) return Promise.resolve(found);

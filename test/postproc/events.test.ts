@@ -34,7 +34,7 @@ describe('parseEventLine', () => {
     ['an array', '[1,2]', 'not a JSON object'],
     ['a string', '"hello"', 'not a JSON object'],
     ['null', 'null', 'not a JSON object'],
-    ['no known field', '{"id":"a","hello":1}', 'unknown event: none of "h264", "detection", "camera", "storage"'],
+    ['no known field', '{"id":"a","hello":1}', 'unknown event: none of "h264", "detection", "camera", "storage", "heartbeat"'],
     ['a numeric id', '{"id":5,"detection":true}', '"id" must be a non-empty string of at most 200 printable characters'],
     ['an empty id', '{"id":"","detection":true}', '"id" must be a non-empty string'],
     ['an id with a newline', '{"id":"a\\nb","detection":true}', '"id" must be a non-empty string'],
@@ -95,10 +95,19 @@ describe('parseEventLine', () => {
     expect(parseEventLine(line)).toEqual({ ok: false, id: 'a', error });
   });
 
+  it('reads a heartbeat: not an event, no id, the camera name kept, unknown fields ignored', () => {
+    expect(parseEventLine('{"heartbeat":"2026-01-01T12:00:00.000Z","name":"front","segmentMinutes":15}')).toEqual({ ok: true, heartbeat: { heartbeat: '2026-01-01T12:00:00.000Z', name: 'front' } });
+    expect(parseEventLine('{"heartbeat":"2026-01-01T12:00:00.000Z"}')).toEqual({ ok: true, heartbeat: { heartbeat: '2026-01-01T12:00:00.000Z' } });
+    expect(parseEventLine('{"heartbeat":true}')).toEqual({ ok: false, error: '"heartbeat" must be a string' });
+    expect(parseEventLine('{"id":"a","heartbeat":"t"}')).toEqual({ ok: false, id: 'a', error: 'a heartbeat has no "id"' });
+    expect(parseEventLine('{"heartbeat":"t","name":"bad name"}')).toMatchObject({ ok: false });
+    expect(encodeLine({ heartbeat: 't', name: 'front' })).toBe('{"heartbeat":"t","name":"front"}\n');
+  });
+
   it('keeps nothing of the input: the runs are fresh copies', () => {
     const timing = [[2, 50], [1, 100]];
     const r = parseEventLine(JSON.stringify({ h264: '/r/a.h264', timing }));
-    expect(r.ok && r.event.kind === 'file' && r.event.timing).toEqual([[2, 50], [1, 100]]);
+    expect(r.ok && 'event' in r && r.event.kind === 'file' && r.event.timing).toEqual([[2, 50], [1, 100]]);
   });
 
   it('accepts the largest timing pancake may send, and such a line fits the line limit', () => {
@@ -107,7 +116,7 @@ describe('parseEventLine', () => {
     const line = encodeLine({ id: 'big', h264: '/home/pi/h264/20260101-1200.h264', fps: 14.999, width: 1920, height: 1080, rotation: 0, start: '2026-01-01T12:00:00.000Z', end: '2026-01-01T12:15:00.000Z', frames, timing: timing as [number, number][], name: 'x'.repeat(32) });
     expect(Buffer.byteLength(line)).toBeLessThan(MAX_EVENT_LINE_BYTES);
     const r = parseEventLine(line.trim());
-    expect(r.ok && r.event.kind === 'file' && r.event.timing!.length).toBe(MAX_TIMING_RUNS);
+    expect(r.ok && 'event' in r && r.event.kind === 'file' && r.event.timing!.length).toBe(MAX_TIMING_RUNS);
   });
 
   it('keeps the id of a refused event that has a readable one', () => {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupArgv, parsePostprocArgs } from '../../src/postproc/options.js';
+import { groupArgv, parsePostprocArgs, parseSize } from '../../src/postproc/options.js';
 import { makeTmp, removeTmp, runDist } from '../helpers/env.js';
 
 const FINGERPRINT = 'AB:'.repeat(31) + 'AB';
@@ -88,6 +88,13 @@ describe('postproc config errors (compiled command)', () => {
     ['--s3-endpoint without --upload-s3', [...base, '--s3-endpoint', 'http://nas:9000'], 3, 'postproc: --s3-endpoint: no --upload-s3 destination'],
     ['--s3-path-style without --upload-s3', [...base, '--s3-path-style'], 3, 'postproc: --s3-path-style: no --upload-s3 destination'],
     ['the same bucket and prefix twice', [...base, '--upload-s3', 'cctv/cam1', '--upload-s3', 'cctv/cam1/', '--s3-credentials', 'file:keys-good', '--upload-after-convert', '1'], 3, 'postproc: upload destination given twice: s3 cctv/cam1 at AWS us-east-1'],
+    ['--alert-pancake-silent not a number', [...base, '--alert-pancake-silent', 'five'], 3, 'postproc: --alert-pancake-silent: not a number of minutes (0 or more): five'],
+    ['--alert-no-recording negative', [...base, '--alert-no-recording', '-3'], 3, 'postproc: --alert-no-recording: not a number of minutes (0 or more): -3'],
+    ['--alert-upload-late not a number', [...base, '--alert-upload-late', '2h'], 3, 'postproc: --alert-upload-late: not a number of hours (0 or more): 2h'],
+    ['--alert-disk-free not a size', [...base, '--alert-disk-free', '1 gallon'], 3, 'postproc: --alert-disk-free: not a size (a number with K, M, G or T, e.g. 500M): 1 gallon'],
+    ['--notify-webhook not http(s), its secret path not shown', [...base, '--notify-webhook', 'ftp://hooks.example.com/s3cr3t-token'], 3, 'postproc: --notify-webhook: not an http(s) URL: ftp://hooks.example.com/…'],
+    ['--notify-webhook from an unset variable', [...base, '--notify-webhook', 'env:POSTPROC_TEST_UNSET'], 3, 'postproc: --notify-webhook: environment variable POSTPROC_TEST_UNSET is not set'],
+    ['--notify-webhook without a URL', [...base, '--notify-webhook'], 2, 'postproc: --notify-webhook: expected 1 argument: URL'],
     ['a socket name in use', [busyName, '--convert', 'mp4', '--converter', 'builtin'], 2, `postproc: socket name already in use: ${busyName} (is another postproc running with it?)`],
   ];
 
@@ -123,6 +130,7 @@ describe('postproc config errors (compiled command)', () => {
       '--accept-dir DIR', 'directly in DIR (not in a subfolder)', '(repeatable; default: any folder)',
       '--upload-s3 BUCKET[/PREFIX]', '--s3-endpoint URL', '--s3-region REGION', '(default: us-east-1)', '--s3-path-style',
       '--s3-credentials env:NAME|file:PATH', 'ACCESS_KEY_ID:SECRET_ACCESS_KEY', '~/.aws/credentials, profile AWS_PROFILE or default',
+      '--notify-webhook URL', '--alert-no-recording MINUTES', '--alert-pancake-silent MINUTES', '--alert-disk-free SIZE', '--alert-upload-late HOURS',
     ]) expect(r.stdout).toContain(term);
   });
 });
@@ -162,6 +170,7 @@ describe('parsePostprocArgs', () => {
         uploadQueueSize: 16, notifyQueueSize: 4,
         telegram: [{ token: '123:abc', chatId: '-100123' }, { token: 'literal:token', chatId: '@cctv' }],
         telegramApiRoot: 'http://127.0.0.1:8081', log: path.join(tmp, 'postproc.log'),
+        webhooks: [], alerts: { pancakeSilentMs: 5 * 60_000, diskFreeBytes: 1024 ** 3, uploadLateMs: 2 * 3600_000 },
       });
     } finally {
       delete process.env.POSTPROC_TEST_TOKEN;
@@ -201,7 +210,32 @@ describe('parsePostprocArgs', () => {
     expect(parsePostprocArgs(['ppp', '--convert', mp4])).toEqual({
       socketName: 'ppp', mp4Dir: mp4, converter: 'auto', stateDir: path.join(mp4, '.postproc'), stateDirIsDefault: true,
       destinations: [], uploadQueueSize: 8, telegram: [], notifyQueueSize: 8, telegramApiRoot: 'https://api.telegram.org',
+      webhooks: [], alerts: { pancakeSilentMs: 5 * 60_000, diskFreeBytes: 1024 ** 3, uploadLateMs: 2 * 3600_000 },
     });
+  });
+
+  it('reads the alert thresholds (fractions allowed, 0 turns one off) and the webhooks, env:/file: resolved', () => {
+    const mp4 = path.join(tmp, 'mp4');
+    fs.writeFileSync(path.join(tmp, 'hook'), 'https://ha.example.com/api/webhook/abc123\n');
+    process.env.POSTPROC_TEST_HOOK = 'http://127.0.0.1:8080/ntfy-topic';
+    try {
+      const o = parsePostprocArgs([
+        'ppp', '--convert', mp4, '--alert-no-recording', '20', '--alert-pancake-silent', '0.5', '--alert-disk-free', '512M',
+        '--alert-upload-late', '0', '--notify-webhook', 'file:' + path.join(tmp, 'hook'), '--notify-webhook', 'env:POSTPROC_TEST_HOOK',
+        '--notify-webhook', 'https://hooks.example.com/x?token=1',
+      ]);
+      expect(o.alerts).toEqual({ noRecordingMs: 20 * 60_000, pancakeSilentMs: 30_000, diskFreeBytes: 512 * 1024 ** 2, uploadLateMs: 0 });
+      expect(o.webhooks).toEqual(['https://ha.example.com/api/webhook/abc123', 'http://127.0.0.1:8080/ntfy-topic', 'https://hooks.example.com/x?token=1']);
+    } finally {
+      delete process.env.POSTPROC_TEST_HOOK;
+    }
+  });
+
+  it.each([
+    ['1G', 1024 ** 3], ['1.5g', 1.5 * 1024 ** 3], ['500M', 500 * 1024 ** 2], ['500MB', 500 * 1024 ** 2], ['2TiB', 2 * 1024 ** 4],
+    ['64k', 65536], ['2048', 2048], ['0', 0], ['', undefined], ['1X', undefined], ['-1G', undefined],
+  ])('parseSize(%j) is %j', (text, bytes) => {
+    expect(parseSize(text)).toBe(bytes);
   });
 
   it('--accept-dir is repeatable and keeps real paths, each once, in the order given', () => {

@@ -168,6 +168,59 @@ describe('EventReceiver', () => {
     expect(log.lines.join('')).toContain('event connection #3 sent no event for 3600 s; closing it');
   });
 
+  it('a heartbeat is valid traffic: never handled as an event nor acknowledged, passed to onHeartbeat, and it keeps pancake connected past the first-event and idle limits', async () => {
+    const clock = new ManualClock();
+    const name = socketName();
+    const log = memoryLogger();
+    const handled: ReceivedEvent[] = [];
+    const beats: { heartbeat: string; name?: string }[] = [];
+    const receiver = new EventReceiver({
+      socketName: name, logger: log.logger, clock, handle: async (e) => (handled.push(e), e.id), onHeartbeat: (h) => beats.push(h),
+    });
+    receivers.push(receiver);
+    await receiver.start();
+    const pancake = await EventClient.connect(name);
+    const stranger = await EventClient.connect(name);
+    clients.push(pancake, stranger);
+    await pancake.send({ heartbeat: '2026-01-01T12:00:00.000Z', name: 'front' });
+    await until(() => beats.length === 1);
+    clock.advance(10_000);
+    await until(() => stranger.closed);
+    // An hour and more with heartbeats only: pancake is never "quiet".
+    for (let minute = 1; minute <= 90; minute++) {
+      clock.advance(60_000);
+      await pancake.send({ heartbeat: new Date(Date.UTC(2026, 0, 1, 12, minute)).toISOString(), name: 'front' });
+      await until(() => beats.length === minute + 1);
+    }
+    expect(pancake.closed).toBe(false);
+    expect(beats[0]).toEqual({ heartbeat: '2026-01-01T12:00:00.000Z', name: 'front' });
+    expect(handled).toEqual([]);
+    expect(pancake.acks).toEqual([]);
+    expect(pancake.otherLines).toEqual([]);
+    // A heartbeat with an id, or without a time, is a bad line.
+    await pancake.send({ heartbeat: 5 });
+    await pancake.send({ id: 'x', heartbeat: '2026-01-01T12:00:00.000Z' });
+    await pancake.send({ id: 'after', camera: 'up' });
+    await pancake.waitForAck('after');
+    expect(beats).toHaveLength(91);
+    const text = log.lines.join('');
+    expect(text).toContain('skipped a bad line ("heartbeat" must be a string)');
+    expect(text).toContain('skipped a bad line (a heartbeat has no "id")');
+  });
+
+  it('16 connections full: pancake, known by its heartbeats only, is kept and an idle stranger makes room', async () => {
+    const { name, client } = await start(async (e) => e.id);
+    await client.send({ heartbeat: '2026-01-01T12:00:00.000Z' });
+    await new Promise((r) => setTimeout(r, 50));
+    const strangers: EventClient[] = [];
+    for (let i = 0; i < 16; i++) strangers.push(await EventClient.connect(name));
+    clients.push(...strangers);
+    await until(() => strangers[0]!.closed);
+    expect(client.closed).toBe(false);
+    await client.send({ id: 'still', camera: 'up' });
+    await client.waitForAck('still');
+  });
+
   it('quotes what it logs of a line, so no control character reaches the log', () => {
     expect(logSnippet('a\nb')).toBe('"a\\nb"');
     expect(logSnippet('x'.repeat(400), 5)).toBe('"xxxxx"… (400 characters)');

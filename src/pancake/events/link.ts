@@ -1,6 +1,6 @@
-// The connection to postproc: sends the outbox in order over the abstract unix socket, reads acks, reconnects.
+// The connection to postproc: sends the outbox in order over the abstract unix socket, reads acks, reconnects, beats.
 import net from 'node:net';
-import type { Clock } from '../../common/clock.js';
+import type { Clock, Timer } from '../../common/clock.js';
 import { abstractSocketPath, encodeLine, MAX_EVENT_LINE_BYTES, type PancakeEvent } from '../../common/events.js';
 import type { Logger } from '../../common/log.js';
 import { DEFAULT_RESTART, RestartBackoff } from '../../common/restart.js';
@@ -8,6 +8,8 @@ import type { Outbox } from './outbox.js';
 
 /** The longest pause between attempts to reach postproc (1 s doubling up to this). */
 export const LOCAL_SOCKET_MAX_BACKOFF_MS = 5000;
+/** How often a heartbeat is sent while connected (postproc tells "idle" from "dead" by it). */
+export const HEARTBEAT_MS = 60_000;
 
 export interface EventLinkOptions {
   socketName: string;
@@ -16,6 +18,13 @@ export interface EventLinkOptions {
   logger: Logger;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * A heartbeat every this many ms (default {@link HEARTBEAT_MS}), which keeps one connection open
+   * all the time; 0: no heartbeat, and a connection only while there are events to send.
+   */
+  heartbeatMs?: number;
+  /** --name: carried by each heartbeat, so postproc knows which camera is alive. */
+  cameraName?: string;
 }
 
 /**
@@ -34,8 +43,11 @@ export class EventLink {
   /** A reconnect is scheduled. */
   private waiting = false;
   private loggedDown = false;
+  private heartbeatTimer: Timer | undefined;
+  private readonly heartbeatMs: number;
 
   constructor(private readonly options: EventLinkOptions) {
+    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
     // A local socket costs nothing to try: postproc is found again within 5 s of coming back.
     this.retry = new RestartBackoff(options.clock, {
       initialMs: options.initialBackoffMs ?? DEFAULT_RESTART.initialMs,
@@ -44,19 +56,20 @@ export class EventLink {
   }
 
   /**
-   * Starts delivering. The link connects only while the outbox holds events: postproc closes a
-   * connection that sends nothing (so idle local clients cannot fill its table), and pancake has
-   * nothing to say between recordings.
+   * Starts delivering. With heartbeats the link stays connected, sending one on connecting and
+   * every `heartbeatMs` (postproc closes a connection that sends nothing, so idle local clients
+   * cannot fill its table; a heartbeat is something). Without, it connects only while the outbox
+   * holds events.
    */
   start(): void {
     this.started = true;
-    if (!this.idle) this.connect();
+    if (this.wantsConnection) this.connect();
   }
 
   /** Delivers new outbox events now if connected; connects first when not. */
   flush(): void {
     if (!this.connected || !this.socket) {
-      if (this.started && !this.socket && !this.waiting && !this.idle) this.connect();
+      if (this.started && !this.socket && !this.waiting && this.wantsConnection) this.connect();
       return;
     }
     for (const event of this.options.outbox.pending()) {
@@ -76,6 +89,22 @@ export class EventLink {
     return this.options.outbox.pending().length === 0;
   }
 
+  /** Whether a connection should be open now: always with heartbeats, else while events wait. */
+  private get wantsConnection(): boolean {
+    return this.heartbeatMs > 0 || !this.idle;
+  }
+
+  /** Sends a heartbeat now and schedules the next one; only while connected. */
+  private beat(): void {
+    this.heartbeatTimer?.cancel();
+    this.heartbeatTimer = undefined;
+    if (this.heartbeatMs <= 0 || this.closed || !this.connected || !this.socket) return;
+    const { cameraName, clock } = this.options;
+    const heartbeat = { heartbeat: new Date(clock.now()).toISOString(), ...(cameraName === undefined ? {} : { name: cameraName }) };
+    this.socket.write(encodeLine(heartbeat));
+    this.heartbeatTimer = clock.setTimeout(() => this.beat(), this.heartbeatMs);
+  }
+
   private connect(): void {
     if (this.closed) return;
     const { socketName, logger } = this.options;
@@ -88,6 +117,8 @@ export class EventLink {
       this.loggedDown = false;
       this.sent.clear();
       logger.info(`events: connected to postproc at @${socketName}; ${this.options.outbox.pending().length} event(s) to send`);
+      // The heartbeat first: postproc counts this connection as pancake's before a long resend.
+      this.beat();
       this.flush();
     });
     socket.on('data', (text: string) => this.onData(text));
@@ -102,7 +133,9 @@ export class EventLink {
       const wasConnected = this.connected;
       this.connected = false;
       this.socket = undefined;
-      if (this.idle) {
+      this.heartbeatTimer?.cancel();
+      this.heartbeatTimer = undefined;
+      if (!this.wantsConnection) {
         // Nothing to send: connect again with the next event.
         if (wasConnected) logger.info('events: postproc closed the idle connection; connecting again with the next event');
         return;
@@ -159,6 +192,8 @@ export class EventLink {
   close(): void {
     this.closed = true;
     this.retry.cancel();
+    this.heartbeatTimer?.cancel();
+    this.heartbeatTimer = undefined;
     this.socket?.destroy();
     this.socket = undefined;
   }

@@ -32,7 +32,8 @@ export class EventSender {
     const { socketName, stateDir, clock, logger } = options;
     if (socketName === undefined) return;
     this.outbox = new Outbox(path.join(stateDir, 'outbox'), logger);
-    this.link = new EventLink({ socketName, outbox: this.outbox, clock, logger });
+    // The camera's name goes into the link's heartbeats, so postproc knows which pancake is alive.
+    this.link = new EventLink({ socketName, outbox: this.outbox, clock, logger, ...(options.cameraName === undefined ? {} : { cameraName: options.cameraName }) });
   }
 
   start(): void {

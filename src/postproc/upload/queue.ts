@@ -138,6 +138,22 @@ export class UploadQueue {
     return this.workers.map((w) => ({ destination: w.name, files: w.store.files(), count: w.store.count() }));
   }
 
+  /**
+   * Read-only, for the "backup behind" alert: per destination, how many files are pending and when
+   * the oldest was queued (wall ms, from its marker; absent when none is pending or it cannot be read).
+   */
+  async backlog(): Promise<{ destination: string; count: number; oldestQueuedAt?: number }[]> {
+    return Promise.all(this.workers.map(async (w) => {
+      const count = w.store.count();
+      const oldest = w.store.files()[0];
+      if (count === 0 || oldest === undefined) return { destination: w.name, count };
+      const queuedAt = await fs.promises.readFile(path.join(w.store.dir, `${oldest}.json`), 'utf8')
+        .then((text) => Date.parse(String((JSON.parse(text) as { queuedAt?: unknown }).queuedAt)))
+        .catch(() => NaN);
+      return Number.isFinite(queuedAt) ? { destination: w.name, count, oldestQueuedAt: queuedAt } : { destination: w.name, count };
+    }));
+  }
+
   /** Stops: aborts a transfer in progress (its file stays pending), closes connections. Idempotent. */
   close(): Promise<void> {
     if (!this.closing) {

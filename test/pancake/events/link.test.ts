@@ -68,8 +68,10 @@ describe('EventLink', () => {
         buf += text;
         let nl: number;
         while ((nl = buf.indexOf('\n')) >= 0) {
-          const event = JSON.parse(buf.slice(0, nl)) as { id: string; reason: string };
+          const event = JSON.parse(buf.slice(0, nl)) as { id: string; reason: string; heartbeat?: string };
           buf = buf.slice(nl + 1);
+          // Heartbeats come on every connection; they are not events and get no ack.
+          if (event.heartbeat !== undefined) continue;
           received.push({ connection, reason: event.reason });
           if (connection > 1 || received.length === 1) socket.write(JSON.stringify({ ack: event.id }) + '\n');
           if (connection === 1 && received.length === 3) setTimeout(() => socket.destroy(), 20);
@@ -100,7 +102,64 @@ describe('EventLink', () => {
     }
   }, 60_000);
 
-  it('connects only when there is an event to send, so it never holds an idle place in postproc', async () => {
+  // Until the heartbeat this link connected only with an event to send; now it stays connected and
+  // beats every minute on its clock, so postproc can tell an idle pancake from a dead one.
+  it('stays connected with a heartbeat (with the camera name) on connecting and every minute; events go on the same connection', async () => {
+    tmp = makeTmp();
+    const clock = new ManualClock();
+    const outbox = new Outbox(path.join(tmp, 'outbox'), logger);
+    const name = `pancake-link-beat-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    let connections = 0;
+    const lines: Record<string, unknown>[] = [];
+    const server = net.createServer((socket) => {
+      connections++;
+      let buf = '';
+      socket.setEncoding('utf8');
+      socket.on('error', () => {});
+      socket.on('data', (text: string) => {
+        buf += text;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
+          buf = buf.slice(nl + 1);
+          lines.push(line);
+          if (typeof line.id === 'string') socket.write(JSON.stringify({ ack: line.id }) + '\n');
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen({ path: `\0${name}` }, r));
+    const waitLines = async (n: number): Promise<void> => {
+      for (let i = 0; i < 200 && lines.length < n; i++) await realPause(10);
+      expect(lines.length).toBe(n);
+    };
+    try {
+      link = new EventLink({ socketName: name, outbox, clock, logger, cameraName: 'front' });
+      link.start();
+      await waitLines(1);
+      expect(lines[0]).toEqual({ heartbeat: new Date(clock.now()).toISOString(), name: 'front' });
+      clock.advance(59_000);
+      await realPause(30);
+      expect(lines).toHaveLength(1);
+      clock.advance(1000);
+      await waitLines(2);
+      expect(lines[1]).toEqual({ heartbeat: new Date(clock.now()).toISOString(), name: 'front' });
+      outbox.add({ camera: 'up', time: new Date(0).toISOString() });
+      link.flush();
+      await waitLines(3);
+      expect(lines[2]).toMatchObject({ camera: 'up' });
+      for (let i = 0; i < 100 && !link.idle; i++) await realPause(10);
+      expect(link.idle).toBe(true);
+      clock.advance(60_000);
+      await waitLines(4);
+      expect(lines[3]).toHaveProperty('heartbeat');
+      expect(connections).toBe(1);
+    } finally {
+      link?.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('with heartbeatMs 0, connects only when there is an event to send, so it never holds an idle place in postproc', async () => {
     tmp = makeTmp();
     const outbox = new Outbox(path.join(tmp, 'outbox'), logger);
     const name = `pancake-link-idle-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -113,7 +172,7 @@ describe('EventLink', () => {
     });
     await new Promise<void>((r) => server.listen({ path: `\0${name}` }, r));
     try {
-      link = new EventLink({ socketName: name, outbox, clock: systemClock, logger });
+      link = new EventLink({ socketName: name, outbox, clock: systemClock, logger, heartbeatMs: 0 });
       link.start();
       await realPause(300);
       expect(connections).toBe(0);
@@ -121,7 +180,7 @@ describe('EventLink', () => {
       link.flush();
       for (let i = 0; i < 100 && lines.length === 0; i++) await realPause(20);
       expect(connections).toBe(1);
-      expect(JSON.parse(lines[0]!)).toMatchObject({ camera: 'up' });
+      expect(lines.map((l) => JSON.parse(l) as object)).toMatchObject([{ camera: 'up' }]);
     } finally {
       link?.close();
       await new Promise((r) => server.close(r));
