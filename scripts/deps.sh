@@ -3,17 +3,20 @@
 #
 #   bash scripts/deps.sh          # to run: ffmpeg (ffprobe, detection frames, JPEG live view), the camera tools on a Pi
 #   bash scripts/deps.sh --test   # to test: also chromium, OpenSSH server+client, an FTP server, an RTSP camera (GStreamer), systemd's tools, fonts
+#   bash scripts/deps.sh --arm    # for npm run test:arm: qemu-user-static and Debian's arm64 and armhf cross C/C++ runtimes
 #
 # Idempotent: installed packages are left alone and apt-get is not run at all when nothing is missing.
 # Uses sudo when not root. Only Debian's archive (apt) is used; nothing is downloaded from elsewhere.
 set -euo pipefail
 
 want_test=0
+want_arm=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "deps: unknown option: $arg (use --test or nothing)" >&2; exit 2 ;;
+    --arm) want_arm=1 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "deps: unknown option: $arg (use --test, --arm or nothing)" >&2; exit 2 ;;
   esac
 done
 
@@ -25,6 +28,11 @@ if [ "$want_test" = 1 ]; then
   # bad: x265enc, voaacenc; ugly: x264enc.
   packages+=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
+fi
+if [ "$want_arm" = 1 ]; then
+  # Node's ARM builds run under qemu-user, called directly (no binfmt registration needed); their
+  # glibc, libstdc++, libgcc_s (and for armv7l libatomic) come from Debian's cross sysroots (/usr/aarch64-linux-gnu, /usr/arm-linux-gnueabihf).
+  packages+=(qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libc6-armhf-cross libstdc++6-armhf-cross libatomic1-armhf-cross)
 fi
 
 have_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (npm test, and .ci/run): installs what the tests need, then type check, lint, build, vitest.
+# The test command (npm test, and .ci/run): installs what the tests need, then type check, lint, build, vitest, and the core again on emulated ARM (scripts/test-arm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +12,4 @@ echo "== type check"; npx tsc -p tsconfig.json
 echo "== lint";       npx eslint .
 echo "== build";      npx tsc -p tsconfig.build.json
 echo "== vitest";     npx vitest run "$@"
+if [ $# -eq 0 ]; then echo "== arm (emulated)"; bash scripts/test-arm.sh --no-build; fi  # scripts/test-arm.sh; a filtered run (npm test -- FILE) skips it
