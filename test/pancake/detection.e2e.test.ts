@@ -114,7 +114,8 @@ describe('pancake --detect with the fake camera', () => {
     expect(t.pancake!.log()).toContain('detect: the detect worker exited with code 7');
     set('true');
     await t.sink!.waitFor((e) => 'detection' in e && e.detection === true && t.sink!.events.filter((x) => 'detection' in x).length === 3, 6000);
-    expect(t.sink!.events.map(kind)).toEqual(['detection:true', 'detection:false', 'detection:true']);
+    // The edges only: on a very busy machine the camera may also be reported down and up (not this test's subject).
+    expect(t.sink!.events.filter((e) => 'detection' in e).map(kind)).toEqual(['detection:true', 'detection:false', 'detection:true']);
     expect(t.sink!.events.every((e) => !isFile(e))).toBe(true);
   }, 40_000);
 

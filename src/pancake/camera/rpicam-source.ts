@@ -17,6 +17,11 @@ export interface RpicamSourceOptions {
 /** One run of the camera child. */
 export class RpicamSource implements CameraSource {
   readonly description: string;
+  /**
+   * The camera's start (libcamera's setup, sensor mode, the encoder) takes seconds on a Pi Zero and
+   * more on a busy machine: its first frame may come this much later than --camera-timeout.
+   */
+  readonly firstFrameGraceMs = 5000;
   private child: ChildProcessHandle | undefined;
   private closing = false;
 
