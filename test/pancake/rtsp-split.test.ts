@@ -143,7 +143,9 @@ function expectCleanSplit(expect: ExpectStatic, run: SplitRun): void {
   const split = units.findIndex((u) => u.keyframe && u.wallTime >= mark);
   const first = units[0]!;
   expect(first.keyframe).toBe(true);
-  expect(mark - first.wallTime).toBeCloseTo(MARK_AFTER_FIRST_MS, -1);
+  // The mark was put 3.5 s after the first bytes; the first unit is complete a little later (more on a busy machine).
+  expect(mark - first.wallTime).toBeLessThanOrEqual(MARK_AFTER_FIRST_MS);
+  expect(mark - first.wallTime).toBeGreaterThan(MARK_AFTER_FIRST_MS - 1000);
   // The split is at the first keyframe at or after the mark: the first file ran past the mark
   // (non-keyframes after it stayed in it), by less than a GOP.
   const late = units[split]!.wallTime - mark;
