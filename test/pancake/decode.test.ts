@@ -12,6 +12,7 @@ import { buildDecoderArgs } from '../../src/pancake/decode/ffmpeg-args.js';
 import { FrameDecoder, type RgbFrame } from '../../src/pancake/decode/frame-decoder.js';
 import { RawFrameSplitter } from '../../src/pancake/decode/raw-frames.js';
 import { captureLogger } from '../postproc/upload/capture-logger.js';
+import { until } from '../helpers/until.js';
 
 const unit = (keyframe: boolean, wallTime: number): { keyframe: boolean; wallTime: number } => ({ keyframe, wallTime });
 
@@ -109,14 +110,6 @@ describe('FrameDecoder with ffmpeg', () => {
     });
   }
 
-  async function until(pred: () => boolean, ms = 5000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   it('decodes every picture at the asked size, one frame behind the stream, and stops its child with the last subscriber', async () => {
     const { logger } = captureLogger();
     decoder = new FrameDecoder({ clock: systemClock, logger });
@@ -134,19 +127,21 @@ describe('FrameDecoder with ffmpeg', () => {
   });
 
   it('delivers a keyframe as soon as the unit after it is fed, not one GOP later', async () => {
-    decoder = new FrameDecoder({ clock: systemClock, logger: captureLogger().logger });
+    const { logger, text } = captureLogger();
+    decoder = new FrameDecoder({ clock: systemClock, logger });
     const times: number[] = [];
     decoder.subscribe({ width: 32, height: 32, keyframesOnly: true, onFrame: (f) => times.push(f.time) });
     decoder.push(au(0));
     decoder.push(au(1));
-    await until(() => times.length === 1);
+    await until(() => times.length === 1, 'the first keyframe', undefined, () => `pictures: ${times.join(' ')}; log:\n${text()}`);
     for (let i = 2; i < 26; i++) decoder.push(au(i));
-    await until(() => times.length === 3);
+    await until(() => times.length === 3, 'three keyframes', undefined, () => `pictures: ${times.join(' ')}; log:\n${text()}`);
     expect(times).toEqual([1_000_000, 1_000_012, 1_000_024]);
   });
 
   it('shares one child among subscribers of a size and runs another for another size', async () => {
-    decoder = new FrameDecoder({ clock: systemClock, logger: captureLogger().logger });
+    const { logger, text } = captureLogger();
+    decoder = new FrameDecoder({ clock: systemClock, logger });
     const a: number[] = [];
     const b: number[] = [];
     const c: number[] = [];
@@ -154,7 +149,7 @@ describe('FrameDecoder with ffmpeg', () => {
     decoder.subscribe({ width: 32, height: 32, keyframesOnly: false, onFrame: (f) => b.push(f.time) });
     decoder.subscribe({ width: 16, height: 16, keyframesOnly: true, onFrame: (f) => c.push(f.time) });
     for (let i = 0; i < 14; i++) decoder.push(au(i));
-    await until(() => a.length >= 13 && c.length >= 1);
+    await until(() => a.length >= 13 && c.length >= 1, 'pictures of both sizes', undefined, () => `a: ${a.length}, b: ${b.length}, c: ${c.length}; log:\n${text()}`);
     expect(ffmpegChildren()).toHaveLength(2);
     expect(b).toEqual(a.slice(0, b.length));
   });

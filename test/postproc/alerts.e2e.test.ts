@@ -16,17 +16,10 @@ import { FakeTelegram } from '../helpers/fake-telegram.js';
 import { startSshd, type SshServer } from '../helpers/sshd.js';
 import { EventClient } from './event-client.js';
 import { PostprocProcess } from './postproc-process.js';
+import { until } from '../helpers/until.js';
 
 const logger = createLogger({ program: 'test', level: 'error' });
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await pause(50);
-  }
-}
 
 /** A webhook receiver (ntfy, Home Assistant, …): records each POST's JSON body. */
 async function startWebhookReceiver() {

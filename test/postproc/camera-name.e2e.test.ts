@@ -8,14 +8,7 @@ import { makeTmp, removeTmp } from '../helpers/env.js';
 import { startSshd, type SshServer } from '../helpers/sshd.js';
 import { EventClient } from './event-client.js';
 import { PostprocProcess } from './postproc-process.js';
-
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from '../helpers/until.js';
 
 /** Presentation times (s) of the decoded frames, sorted, and the container's duration. */
 function presentation(file: string): { pts: number[]; duration: number } {

@@ -12,19 +12,12 @@ import { cameraText, checkRecording, detectionText, healthText, mp4PathFor, Pipe
 import { TelegramNotifier } from '../../src/postproc/telegram.js';
 import { FakeTelegram } from '../helpers/fake-telegram.js';
 import { makeTmp, removeTmp } from '../helpers/env.js';
+import { until } from '../helpers/until.js';
 
 function memoryLogger(): { logger: winston.Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString()); done(); } });
   return { logger: winston.createLogger({ format: winston.format.printf(({ level, message }) => `${level}: ${String(message)}`), transports: [new winston.transports.Stream({ stream })] }), lines };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('pure helpers', () => {

@@ -10,14 +10,7 @@ import { startFtpd, type FtpServer } from '../helpers/ftpd.js';
 import { startSshd, type SshServer } from '../helpers/sshd.js';
 import { EventClient } from './event-client.js';
 import { PostprocProcess } from './postproc-process.js';
-
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from '../helpers/until.js';
 
 describe('postproc end to end with uploads', () => {
   let tmp: string;

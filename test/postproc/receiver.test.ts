@@ -7,19 +7,12 @@ import { ManualClock } from '../../src/common/clock.js';
 import type { ReceivedEvent } from '../../src/common/events.js';
 import { describeEvent, EventReceiver, logSnippet } from '../../src/postproc/receiver.js';
 import { EventClient } from './event-client.js';
+import { until } from '../helpers/until.js';
 
 function memoryLogger(): { logger: winston.Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString()); done(); } });
   return { logger: winston.createLogger({ format: winston.format.printf(({ level, message }) => `${level}: ${String(message)}`), transports: [new winston.transports.Stream({ stream })] }), lines };
-}
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const socketName = (): string => `postproc-receiver-test-${process.pid}-${Math.random().toString(36).slice(2)}`;

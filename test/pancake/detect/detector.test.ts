@@ -10,6 +10,7 @@ import { Detector, type DetectorOptions } from '../../../src/pancake/detect/dete
 import { HookError } from '../../../src/pancake/detect/hook.js';
 import { DIST, makeTmp, removeTmp } from '../../helpers/env.js';
 import { captureLogger } from '../../postproc/upload/capture-logger.js';
+import { until } from '../../helpers/until.js';
 
 const FIXTURE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'customize', 'controlled.ts');
 const workerUrl = pathToFileURL(path.join(DIST, 'pancake', 'detect', 'worker.js'));
@@ -31,13 +32,6 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(20);
-  }
-}
 
 function make(extra: Partial<DetectorOptions> = {}): { answers: boolean[]; text: () => string } {
   const { logger, text } = captureLogger();
@@ -114,7 +108,7 @@ describe('Detector', () => {
     // (A blocked thread would lag by seconds; a busy shared machine adds some tens of ms.)
     expect(Math.max(...lags)).toBeLessThan(250);
     expect(text()).toMatch(/detect: a call of detect\(\) is still running after 1\.0 s \(10 intervals\)/);
-    await until(() => answers.includes(true), 8000);
+    await until(() => answers.includes(true));
     expect(text()).toMatch(/the slow call returned after 5\.\d s/);
   }, 15_000);
 

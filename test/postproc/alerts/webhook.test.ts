@@ -6,6 +6,7 @@ import { systemClock } from '../../../src/common/clock.js';
 import { createLogger } from '../../../src/common/log.js';
 import type { Alert } from '../../../src/postproc/alerts/health.js';
 import { maskUrl, retryable, WebhookNotifier, webhookDelayMs } from '../../../src/postproc/alerts/webhook.js';
+import { until } from '../../helpers/until.js';
 
 const logger = createLogger({ program: 'test', level: 'error' });
 
@@ -35,14 +36,6 @@ async function startReceiver(script: number[] = []) {
 
 const alert = (text: string): Alert => ({ camera: 'front', kind: 'pancake-silent', state: 'raised', text, time: '2026-01-01T12:00:00.000Z' });
 
-async function until(what: string, done: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('WebhookNotifier', () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {
@@ -57,7 +50,7 @@ describe('WebhookNotifier', () => {
     cleanup.push(() => hooks.close());
     hooks.send(alert('one'));
     hooks.send({ ...alert('two'), camera: null, state: 'cleared' });
-    await until('both delivered to both', () => a.hits.length === 2 && b.hits.length === 2);
+    await until(() => a.hits.length === 2 && b.hits.length === 2, 'both delivered to both');
     expect(a.hits).toEqual([
       { path: '/hook/secret-a', contentType: 'application/json', body: { camera: 'front', kind: 'pancake-silent', state: 'raised', text: 'one', time: '2026-01-01T12:00:00.000Z' } },
       { path: '/hook/secret-a', contentType: 'application/json', body: { camera: null, kind: 'pancake-silent', state: 'cleared', text: 'two', time: '2026-01-01T12:00:00.000Z' } },
@@ -73,7 +66,7 @@ describe('WebhookNotifier', () => {
     hooks.send(alert('retried'));
     hooks.send(alert('refused'));
     hooks.send(alert('after'));
-    await until('all answered', () => r.hits.length === 6);
+    await until(() => r.hits.length === 6, 'all answered');
     await hooks.idle();
     expect(r.hits.map((h) => (h.body as Alert).text)).toEqual(['retried', 'retried', 'retried', 'retried', 'refused', 'after']);
   });
@@ -91,7 +84,7 @@ describe('WebhookNotifier', () => {
     await new Promise((res) => setTimeout(res, 200));
     const again = await startReceiverOn(url);
     cleanup.push(again.close);
-    await until('delivered after it came back', () => again.hits.length === 3);
+    await until(() => again.hits.length === 3, 'delivered after it came back');
     await new Promise((res) => setTimeout(res, 200));
     expect(again.hits.map((h) => (h.body as Alert).text)).toEqual(['a1', 'a5', 'a6']);
   });
