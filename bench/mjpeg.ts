@@ -20,7 +20,8 @@ import WebSocket from 'ws';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { startBenchEventSink } from './lib/event-sink.js';
 import { printTable } from './lib/measure.js';
-import { childrenNamed, processCpuSeconds, processPeakRssMb } from './lib/proc.js';
+import { childrenNamed, processCpuSeconds, processPeakRssMb, reapedChildrenCpuSeconds, recordedBytes } from './lib/proc.js';
+import { freePort } from '../test/helpers/net.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const VIEWER_SECONDS = Number(process.env.VIEWER_SECONDS ?? 30);
@@ -31,19 +32,7 @@ const VIEWER_TARGET = 0.005;
 const STOP_LIMIT_MS = 10_000;
 const MJPG_STREAMER = path.resolve(PROJECT_ROOT, '..', 'shared', 'tools', 'mjpg-streamer', 'mjpg_streamer');
 
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** CPU seconds of the children `pid` has waited for (an encoder that ended and was restarted). */
-function reapedChildrenCpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
-}
-
-function recordedBytes(dir: string): number {
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.h264')).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
-}
 
 interface Recorder {
   label: string;
@@ -74,16 +63,6 @@ async function stop(r: { child: ChildProcess; exited: () => string | undefined }
   const timer = setTimeout(() => r.child.kill('SIGKILL'), STOP_LIMIT_MS);
   await gone;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** Resolves once something accepts connections on 127.0.0.1:`port` (mjpg-streamer serves many clients). */

@@ -19,7 +19,7 @@ import { PROJECT_ROOT } from '../src/common/paths.js';
 import { CLIP_1080P, ensure1080pClip } from './lib/clip.js';
 import { startBenchEventSink } from './lib/event-sink.js';
 import { printTable } from './lib/measure.js';
-import { childrenNamed, processCpuSeconds, processPeakRssMb } from './lib/proc.js';
+import { childrenNamed, processCpuSeconds, processPeakRssMb, reapedChildrenCpuSeconds, recordedBytes } from './lib/proc.js';
 import { startRtspFileCamera } from './lib/rtsp-camera.js';
 import { buildRtspArgs } from '../src/pancake/camera/rtsp.js';
 
@@ -40,26 +40,13 @@ const RSS_TARGET_MB = 80;
 const BYTES_TOLERANCE = 0.1;
 const STOP_LIMIT_MS = 10_000;
 
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** CPU seconds of the children `pid` has waited for (cutime + cstime): an ffmpeg child that ended and was restarted. */
-function reapedChildrenCpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
-}
 
 /** Resident MB now that are anonymous (the process's own) and file-backed (mostly shared libraries, shared by every ffmpeg). */
 function residentSplitMb(pid: number): string {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
   return `${(kb('RssAnon') / 1024).toFixed(1)} + ${(kb('RssFile') / 1024).toFixed(1)}`;
-}
-
-/** Bytes of the .h264 files in `dir` (not pancake's state directory). */
-function recordedBytes(dir: string): number {
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.h264')).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }
 
 /** A recorder under measurement: its process, where it writes, and the bounded tail of what it printed. */

@@ -1,6 +1,7 @@
 // Benchmark helpers reading a live process's own CPU time and peak RSS from /proc (children excluded).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -33,4 +34,16 @@ export function childrenNamed(pid: number, comm: string): number[] {
     }
   }
   return found;
+}
+
+/** CPU seconds of the children `pid` has waited for (cutime + cstime): a child that ended and was restarted. */
+export function reapedChildrenCpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
+/** Bytes of the .h264 files in `dir` (not pancake's state directory). */
+export function recordedBytes(dir: string): number {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.h264')).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }

@@ -1,11 +1,11 @@
 // Test helper: real MJPEG cameras on 127.0.0.1: mjpg-streamer serving a folder of test-card JPEGs, and ffmpeg's own mpjpeg server.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { findOnPath } from '../../src/common/find-on-path.js';
 import { PROJECT_ROOT } from '../../src/common/paths.js';
 import { makeTmp, removeTmp } from './env.js';
+import { freePort } from './net.js';
 
 /** The mjpg-streamer build shared by the project's checkouts (see its README.txt). */
 export const MJPG_STREAMER = path.resolve(PROJECT_ROOT, '..', 'shared', 'tools', 'mjpg-streamer', 'mjpg_streamer');
@@ -143,16 +143,6 @@ async function startListening(command: (port: number) => [string, string[]], cle
   }
   cleanup();
   throw new Error(failure);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** Resolves true once 127.0.0.1:`port` is listening, false once `exited()`; rejects after {@link START_LIMIT_MS}. */

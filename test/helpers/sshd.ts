@@ -5,6 +5,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { makeTmp, removeTmp, terminate } from './env.js';
+import { freePort } from './net.js';
+
+export { freePort };
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -37,18 +40,6 @@ export interface SshServer {
   up(options?: { newHostKey?: boolean }): Promise<void>;
   /** Stops sshd and removes every temporary file. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function keygen(args: string[]): void {

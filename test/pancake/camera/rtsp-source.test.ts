@@ -1,7 +1,6 @@
 // RtspSource against a real RTSP camera (GStreamer's rtsp-server on 127.0.0.1): video, auth, errors, codecs, audio, outages.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AnnexBParser, iterateNalUnits, type AccessUnit } from '../../../src/common/h264/index.js';
@@ -11,6 +10,7 @@ import type { SourceEnd } from '../../../src/pancake/camera/source.js';
 import { decodeErrors, frameTypes, makeTmp, removeTmp, terminate } from '../../helpers/env.js';
 import { rtspServerAvailable, startRtspServer, type RtspServerOptions, type RtspTestServer } from '../../helpers/rtsp-server.js';
 import { captureLogger } from '../../postproc/upload/capture-logger.js';
+import { freePort } from '../../helpers/net.js';
 
 const available = rtspServerAvailable();
 if (!available.ok) console.warn(`rtsp-source tests skipped: ${available.reason}`);
@@ -102,16 +102,6 @@ function watch(url: string, options: Partial<RtspSourceOptions> & { password?: s
 
 const keyframes = (w: Watched): AccessUnit[] => w.units.filter((u) => u.keyframe);
 const nalTypes = (au: AccessUnit): number[] => [...iterateNalUnits(au.data)].map((nal) => nal[0]! & 0x1f);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 function saveStream(w: Watched): string {
   tmp ??= makeTmp('pancake-rtsp-');
