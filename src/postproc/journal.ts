@@ -1,7 +1,6 @@
 // postproc's durable state: an fsync'd append-only journal of accepted events and the steps done for each.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Logger } from '../common/log.js';
+import { NdjsonLog } from './ndjson-log.js';
 
 /** The journal's file in the state directory. */
 export const JOURNAL_FILE = 'journal.ndjson';
@@ -43,27 +42,22 @@ export interface JournalOptions {
 export class Journal<J> {
   private readonly entries = new Map<string, JournalEntry<J>>(); // unfinished, in acceptance order
   private readonly finished = new Set<string>(); // finished ids, oldest first
-  private handle: fs.promises.FileHandle | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
-  private appended = 0;
-  private closed = false;
-  /** A write failed part-way (disk full?): the file may end in a torn line, so rewrite it whole next time. */
-  private torn = false;
-  private readonly file: string;
+  private readonly log: NdjsonLog<JournalRecord<J>>;
   private readonly rememberIds: number;
-  private readonly compactAfter: number;
 
-  private constructor(private readonly options: JournalOptions) {
-    this.file = path.join(options.dir, JOURNAL_FILE);
+  private constructor(options: JournalOptions) {
     this.rememberIds = options.rememberIds ?? 4096;
-    this.compactAfter = options.compactAfter ?? 1000;
+    this.log = new NdjsonLog({
+      dir: options.dir, name: JOURNAL_FILE, label: 'journal', logger: options.logger, compactAfter: options.compactAfter ?? 1000,
+      snapshot: () => this.records(),
+    });
   }
 
   /** Reads the journal in `dir` (creating it), compacts it and opens it for appending. */
   static async open<J>(options: JournalOptions): Promise<Journal<J>> {
     const journal = new Journal<J>(options);
-    await journal.load();
-    await journal.compact();
+    for (const record of await journal.log.read()) journal.replay(record as JournalRecord<J>);
+    await journal.log.compact();
     return journal;
   }
 
@@ -87,7 +81,7 @@ export class Journal<J> {
     if (this.has(id)) return false;
     this.entries.set(id, { id, job, steps: {} });
     try {
-      await this.append({ op: 'accept', id, job });
+      await this.log.append({ op: 'accept', id, job });
     } catch (err) {
       this.entries.delete(id); // not durable: the sender will send it again
       throw err;
@@ -100,23 +94,19 @@ export class Journal<J> {
     const entry = this.entries.get(id);
     if (!entry) return;
     entry.steps[step] = data ?? true;
-    await this.append(data === undefined ? { op: 'step', id, step } : { op: 'step', id, step, data });
+    await this.log.append(data === undefined ? { op: 'step', id, step } : { op: 'step', id, step, data });
   }
 
   /** Durably records that job `id` is finished: its data is dropped, its id remembered. */
   async finish(id: string): Promise<void> {
     if (!this.entries.delete(id)) return;
     this.remember(id);
-    await this.append({ op: 'done', id });
+    await this.log.append({ op: 'done', id });
   }
 
   /** Waits for pending writes and closes the file; idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.chain.catch(() => {});
-    await this.handle?.close();
-    this.handle = undefined;
+  close(): Promise<void> {
+    return this.log.close();
   }
 
   private remember(id: string): void {
@@ -124,32 +114,8 @@ export class Journal<J> {
     while (this.finished.size > this.rememberIds) this.finished.delete(this.finished.values().next().value as string);
   }
 
-  private async load(): Promise<void> {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const lines = text.split('\n');
-    const last = lines.length - 1; // the part after the final newline: empty unless a write was torn
-    lines.forEach((line, i) => {
-      if (line === '') return;
-      let record: JournalRecord<J>;
-      try {
-        record = JSON.parse(line) as JournalRecord<J>;
-      } catch {
-        this.options.logger.warn(i === last
-          ? `journal: ignoring a torn last line (postproc stopped while writing it): ${JSON.stringify(line.slice(0, 200))}`
-          : `journal: ignoring unreadable line ${i + 1} of ${this.file}: ${JSON.stringify(line.slice(0, 200))}`);
-        return;
-      }
-      this.replay(record);
-    });
-  }
-
   private replay(record: JournalRecord<J>): void {
+    if (typeof record !== 'object' || record === null) return;
     switch (record.op) {
       case 'accept':
         if (!this.has(record.id)) this.entries.set(record.id, { id: record.id, job: record.job, steps: {} });
@@ -168,6 +134,7 @@ export class Journal<J> {
     }
   }
 
+  /** What a rewrite keeps: the remembered ids, then each unfinished job and its steps. */
   private records(): JournalRecord<J>[] {
     const out: JournalRecord<J>[] = [...this.finished].map((id) => ({ op: 'seen', id }));
     for (const { id, job, steps } of this.entries.values()) {
@@ -175,56 +142,5 @@ export class Journal<J> {
       for (const [step, data] of Object.entries(steps)) out.push(data === true ? { op: 'step', id, step } : { op: 'step', id, step, data });
     }
     return out;
-  }
-
-  /** Rewrites the journal with only what is still needed, atomically. */
-  private async compact(): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    const text = this.records().map((r) => JSON.stringify(r) + '\n').join('');
-    const fh = await fs.promises.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await this.handle?.close();
-    this.handle = undefined;
-    await fs.promises.rename(tmp, this.file);
-    await syncDirectory(this.options.dir);
-    this.handle = await fs.promises.open(this.file, 'a', 0o600);
-    this.appended = 0;
-  }
-
-  private append(record: JournalRecord<J>): Promise<void> {
-    const write = this.chain.then(async () => {
-      if (this.closed) throw new Error('journal is closed');
-      try {
-        // The in-memory state already includes `record`, so a rewrite writes it too.
-        if (this.torn || !this.handle || this.appended >= this.compactAfter) {
-          await this.compact();
-          this.torn = false;
-          return;
-        }
-        await this.handle.write(JSON.stringify(record) + '\n');
-        await this.handle.datasync();
-        this.appended++;
-      } catch (err) {
-        this.torn = true;
-        throw err;
-      }
-    });
-    this.chain = write.catch(() => {});
-    return write;
-  }
-}
-
-/** fsync of a directory, so a rename in it survives a power cut. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const fh = await fs.promises.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

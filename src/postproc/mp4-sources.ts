@@ -1,8 +1,7 @@
 // Which recording each MP4 postproc wrote was made from, kept in the state dir, so an MP4 is only ever replaced by one made from the same recording.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Logger } from '../common/log.js';
-import { syncDirectory } from './journal.js';
+import { NdjsonLog } from './ndjson-log.js';
 
 /** The record's file in the state directory. */
 export const MP4_SOURCES_FILE = 'mp4-sources.ndjson';
@@ -97,27 +96,25 @@ export interface Mp4SourcesOptions {
  */
 export class Mp4Sources {
   private readonly records = new Map<string, Mp4Record>();
-  private handle: fs.promises.FileHandle | undefined;
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly log: NdjsonLog<SourceLine>;
   private placing: Promise<unknown> = Promise.resolve();
-  private appended = 0;
   private closed = false;
-  /** A write failed part-way: rewrite the file whole next time. */
-  private torn = false;
-  private readonly file: string;
-  private readonly compactAfter: number;
 
-  private constructor(private readonly options: Mp4SourcesOptions) {
-    this.file = path.join(options.dir, MP4_SOURCES_FILE);
-    this.compactAfter = options.compactAfter ?? 1000;
+  private constructor(options: Mp4SourcesOptions) {
+    // A rewrite keeps the newest record of each MP4 (the map already holds a line being appended).
+    this.log = new NdjsonLog({
+      dir: options.dir, name: MP4_SOURCES_FILE, label: MP4_SOURCES_FILE, logger: options.logger, compactAfter: options.compactAfter ?? 1000,
+      snapshot: () => [...this.records.values()],
+    });
   }
 
   /** Reads the record in `dir` (creating it), forgets MP4s that no longer exist, and opens it for appending. */
   static async open(options: Mp4SourcesOptions): Promise<Mp4Sources> {
     const sources = new Mp4Sources(options);
-    await sources.load();
+    // A torn last line (a power cut) is skipped: that MP4 then counts as one without a record.
+    for (const line of await sources.log.read()) sources.apply(line as SourceLine);
     await sources.forgetMissing();
-    await sources.compact();
+    await sources.log.compact();
     return sources;
   }
 
@@ -157,9 +154,7 @@ export class Mp4Sources {
     if (this.closed) return;
     this.closed = true;
     await this.placing;
-    await this.writes.catch(() => {});
-    await this.handle?.close();
-    this.handle = undefined;
+    await this.log.close();
   }
 
   private async placeNow(tmp: string, mp4: string, source: Recording): Promise<void> {
@@ -190,29 +185,6 @@ export class Mp4Sources {
     await fs.promises.rm(tmp, { force: true });
   }
 
-  private async load(): Promise<void> {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const lines = text.split('\n');
-    lines.forEach((line, i) => {
-      if (line === '') return;
-      let record: SourceLine;
-      try {
-        record = JSON.parse(line) as SourceLine;
-      } catch {
-        // The last line may be torn by a power cut; that MP4 then counts as one without a record.
-        this.options.logger.warn(`${MP4_SOURCES_FILE}: ignoring unreadable line ${i + 1}: ${JSON.stringify(line.slice(0, 200))}`);
-        return;
-      }
-      this.apply(record);
-    });
-  }
-
   private apply(line: SourceLine): void {
     if (typeof line !== 'object' || line === null || typeof line.mp4 !== 'string') return;
     if ('gone' in line) this.records.delete(line.mp4);
@@ -235,49 +207,12 @@ export class Mp4Sources {
     }
   }
 
-  /** Rewrites the file with the newest record of each MP4, atomically. */
-  private async compact(): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    const text = [...this.records.values()].map((r) => JSON.stringify(r) + '\n').join('');
-    const fh = await fs.promises.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await this.handle?.close();
-    this.handle = undefined;
-    await fs.promises.rename(tmp, this.file);
-    await syncDirectory(this.options.dir);
-    this.handle = await fs.promises.open(this.file, 'a', 0o600);
-    this.appended = 0;
-  }
-
   private async append(line: SourceLine): Promise<void> {
     const before = this.records.get(line.mp4);
     this.apply(line);
     const after = this.records.get(line.mp4);
-    const write = this.writes.then(async () => {
-      if (this.closed && !this.handle) throw new Error(`${MP4_SOURCES_FILE} is closed`);
-      try {
-        // The map already holds `line`, so a rewrite writes it too.
-        if (this.torn || !this.handle || this.appended >= this.compactAfter) {
-          await this.compact();
-          this.torn = false;
-          return;
-        }
-        await this.handle.write(JSON.stringify(line) + '\n');
-        await this.handle.datasync();
-        this.appended++;
-      } catch (err) {
-        this.torn = true;
-        throw err;
-      }
-    });
-    this.writes = write.catch(() => {});
     try {
-      await write;
+      await this.log.append(line);
     } catch (err) {
       // Not durable: what is known must not claim it either (the next rewrite would write it).
       if (this.records.get(line.mp4) === after) {

@@ -100,7 +100,7 @@ describe('Mp4Sources', () => {
     const second = await open();
     expect(second.recorded(kept)).toEqual({ mp4: kept, h264: '/r/a/kept.h264', h264Size: 1, mp4Size: 4 });
     expect(second.recorded(deleted)).toBeUndefined();
-    expect(log.text()).toContain(`${MP4_SOURCES_FILE}: ignoring unreadable line 3`);
+    expect(log.text()).toContain(`${MP4_SOURCES_FILE}: ignoring a torn last line`);
     // Rewritten with only what is still needed.
     expect(fs.readFileSync(path.join(dir, MP4_SOURCES_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Mp4Record)).toEqual([second.recorded(kept)]);
     // The same recording still replaces its MP4 after the reopen; another one still cannot.
