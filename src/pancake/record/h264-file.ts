@@ -53,7 +53,14 @@ export class H264File {
   private startWrite(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    if (!this.writing && this.queue.length > 0) this.writing = this.drain();
+    if (this.writing || this.queue.length === 0 || this.failure) return;
+    // Cleared only once the run has settled, never by drain() itself: a drain that ends at once
+    // must not leave a settled promise here, which flush() would await forever without yielding
+    // to the event loop (units queued during the write that failed used to do exactly that).
+    const run: Promise<void> = this.drain().finally(() => {
+      if (this.writing === run) this.writing = undefined;
+    });
+    this.writing = run;
   }
 
   private async drain(): Promise<void> {
@@ -77,10 +84,12 @@ export class H264File {
         // so the file ends with a whole access unit and decodes cleanly to its end (shrinking works
         // on a full disk too). A batch may hold seconds of video when the machine is busy.
         this.bytes += wholeUnits(batch, written);
+        // What was queued meanwhile is never written: let it go.
+        this.queue = [];
+        this.queued = 0;
         await ftruncate(this.fd!, this.bytes).catch(() => {});
       }
     }
-    this.writing = undefined;
   }
 
   /** Writes everything queued now and waits for it. */
