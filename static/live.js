@@ -1,4 +1,4 @@
-// Live view in the browser: H.264 decoded with WebCodecs onto a canvas (or JPEG pictures), each frame acknowledged once drawn.
+// Live view in the browser: H.264 decoded with WebCodecs onto a canvas, or fragmented MP4 played with MSE, or JPEG pictures; each frame acknowledged.
 'use strict';
 (() => {
   const canvas = document.getElementById('picture');
@@ -6,11 +6,25 @@
   const stage = document.getElementById('stage');
   const message = document.getElementById('message');
   const params = new URLSearchParams(location.search);
-  const webCodecs = typeof VideoDecoder === 'function' && typeof EncodedVideoChunk === 'function';
-  let mode = params.get('mode') === 'jpeg' || !webCodecs ? 'jpeg' : 'h264';
+  // WebCodecs exists on secure pages only (https://, localhost); MSE on plain http:// too.
+  const webCodecs = window.isSecureContext && typeof VideoDecoder === 'function' && typeof EncodedVideoChunk === 'function';
+  const MediaSourceType = window.ManagedMediaSource || window.MediaSource;
+  const mse = typeof MediaSourceType === 'function' && MediaSourceType.isTypeSupported('video/mp4; codecs="avc1.42E01E"');
+  const offered = { h264: webCodecs, mse, jpeg: true };
+  const asked = params.get('mode');
+  let mode = asked && Object.hasOwn(offered, asked) && offered[asked] ? asked : webCodecs ? 'h264' : mse ? 'mse' : 'jpeg';
+  if (asked && asked !== mode) console.warn(`pancake: this page cannot use mode ${asked}; using ${mode}`);
+  const MODE_LABELS = { h264: '(H.264)', mse: '(MSE)', jpeg: '(JPEG)' };
+  const MODE_TITLES = {
+    h264: 'H.264 decoded by this browser (WebCodecs)',
+    mse: 'H.264 in fragmented MP4 played by this browser (Media Source Extensions)',
+    jpeg: 'JPEG pictures decoded and encoded by pancake',
+  };
 
   // For tests and the benchmark: frames drawn and delays (ms from pancake having a frame to drawing it).
-  const stats = { mode, drawn: 0, lastSeq: -1, delays: [], decodeErrors: 0 };
+  // received/gaps: frames that came, and sequence numbers pancake skipped for this viewer (it was behind).
+  const stats = { mode, drawn: 0, lastSeq: -1, delays: [], decodeErrors: 0, received: 0, gaps: 0 };
+  let lastReceived = -1;
   window.pancakeStats = stats;
 
   let socket;
@@ -21,8 +35,9 @@
   const drawnAt = [];
   let retryMs = 1000;
 
-  function ack(seq) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ ack: seq }));
+  /** Acknowledges frame `seq` on `via` (the connection it came on), if that is still the current one. */
+  function ack(seq, via = socket) {
+    if (via && via === socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ ack: seq }));
   }
 
   function draw(source, width, height, seq, wall) {
@@ -112,8 +127,186 @@
   function switchToJpeg() {
     mode = 'jpeg';
     stats.mode = mode;
+    closeMse();
     retryMs = 100; // reconnect at once, in the other mode
     if (socket) socket.close();
+  }
+
+  // ---- fragmented MP4 with MSE ----
+  //
+  // Fragments are appended in "sequence" mode: each goes right after the last, whatever its own
+  // times, so a skip to a newer keyframe (a slow network) or a reconnect leaves no gap. The
+  // player is kept at the live edge: the buffer behind it is trimmed, it plays a little faster
+  // when it lags, and jumps forward when it lags more than a second.
+
+  const LIVE_LAG_S = 0.1; // where a jump lands, before the newest frame's end
+  const CATCH_UP_S = 0.3; // lagging more than this: play faster
+  const JUMP_S = 1.0; // lagging more than this: jump
+  const KEEP_BEHIND_S = 3; // buffer kept behind the playhead
+  let video;
+  let mediaSource;
+  let sourceBuffer;
+  let mseCodec;
+  let mseWaitKeyframe = true;
+  const appendQueue = []; // { seq, wall, data, socket }
+  let appending;
+  const placed = []; // { end, seq, wall }: where each appended fragment ends on the media timeline
+
+  /** avc1.PPCCLL from the avcC box of an init segment. */
+  function codecOfInit(bytes) {
+    for (let i = 4; i + 7 < bytes.length; i++) {
+      if (bytes[i] === 0x61 && bytes[i + 1] === 0x76 && bytes[i + 2] === 0x63 && bytes[i + 3] === 0x43) {
+        const hex = (b) => b.toString(16).padStart(2, '0').toUpperCase();
+        return `avc1.${hex(bytes[i + 5])}${hex(bytes[i + 6])}${hex(bytes[i + 7])}`;
+      }
+    }
+    return undefined;
+  }
+
+  function showVideo(on) {
+    if (on && !video) {
+      video = document.createElement('video');
+      video.id = 'video';
+      video.muted = true;
+      video.autoplay = true;
+      video.playsInline = true;
+      video.disableRemotePlayback = true; // ManagedMediaSource (Safari) plays only with this
+      video.setAttribute('aria-label', 'Live camera picture');
+      video.addEventListener('error', onVideoError);
+      stage.insertBefore(video, canvas);
+      if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(onVideoFrame);
+    }
+    canvas.hidden = on;
+    if (video) video.hidden = !on;
+  }
+
+  /** A new MediaSource for `codec`; fragments wait in the queue until it is open. */
+  function openMse(codec) {
+    closeMse();
+    mseCodec = codec;
+    const source = new MediaSourceType();
+    mediaSource = source;
+    source.addEventListener('sourceopen', () => {
+      if (mediaSource !== source) return;
+      try {
+        sourceBuffer = source.addSourceBuffer(`video/mp4; codecs="${codec}"`);
+      } catch (error) {
+        console.warn(`pancake: this browser cannot play ${codec} with MSE (${error.message}); switching to JPEG pictures`);
+        return switchToJpeg();
+      }
+      sourceBuffer.mode = 'sequence';
+      sourceBuffer.timestampOffset = 0;
+      sourceBuffer.addEventListener('updateend', onUpdateEnd);
+      pumpAppend();
+    });
+    video.src = URL.createObjectURL(source);
+  }
+
+  function closeMse() {
+    if (video && video.src) {
+      URL.revokeObjectURL(video.src);
+      video.removeAttribute('src');
+      video.load();
+    }
+    mediaSource = undefined;
+    sourceBuffer = undefined;
+    mseCodec = undefined;
+    appending = undefined;
+    placed.length = 0;
+    while (appendQueue.length) {
+      const f = appendQueue.shift();
+      ack(f.seq, f.socket);
+    }
+  }
+
+  function onVideoError() {
+    stats.decodeErrors++;
+    console.warn('pancake: the video element failed, waiting for the next keyframe:', video.error && video.error.message);
+    closeMse();
+    mseWaitKeyframe = true;
+  }
+
+  function onFragment(seq, keyframe, wall, data) {
+    showVideo(true);
+    if (keyframe) {
+      const codec = codecOfInit(data);
+      if (!codec) return ack(seq);
+      if (codec !== mseCodec) {
+        if (sourceBuffer && typeof sourceBuffer.changeType === 'function' && !sourceBuffer.updating) {
+          sourceBuffer.changeType(`video/mp4; codecs="${codec}"`);
+          mseCodec = codec;
+        } else {
+          openMse(codec);
+        }
+      }
+      mseWaitKeyframe = false;
+    } else if (mseWaitKeyframe) {
+      return ack(seq);
+    }
+    appendQueue.push({ seq, wall, data, socket });
+    pumpAppend();
+  }
+
+  function pumpAppend() {
+    if (!sourceBuffer || sourceBuffer.updating || !mediaSource || mediaSource.readyState !== 'open') return;
+    const b = sourceBuffer.buffered;
+    if (b.length && video.currentTime - b.start(0) > 2 * KEEP_BEHIND_S) {
+      sourceBuffer.remove(0, video.currentTime - KEEP_BEHIND_S); // updateend comes back here
+      return;
+    }
+    const next = appendQueue.shift();
+    if (!next) return;
+    appending = next;
+    try {
+      sourceBuffer.appendBuffer(next.data);
+    } catch (error) {
+      appending = undefined;
+      ack(next.seq, next.socket);
+      if (error.name === 'QuotaExceededError' && b.length) {
+        sourceBuffer.remove(0, Math.max(b.start(0) + 0.1, video.currentTime - 0.5));
+        return;
+      }
+      onVideoError();
+    }
+  }
+
+  function onUpdateEnd() {
+    const done = appending;
+    appending = undefined;
+    const b = sourceBuffer && sourceBuffer.buffered;
+    if (done && b && b.length) {
+      placed.push({ end: b.end(b.length - 1), seq: done.seq, wall: done.wall });
+      if (placed.length > 600) placed.splice(0, 300);
+      ack(done.seq, done.socket);
+      followLiveEdge(b);
+    } else if (done) {
+      ack(done.seq, done.socket);
+    }
+    pumpAppend();
+  }
+
+  function followLiveEdge(b) {
+    const start = b.start(b.length - 1);
+    const end = b.end(b.length - 1);
+    const lag = end - video.currentTime;
+    if (video.currentTime < start || lag > JUMP_S) video.currentTime = Math.max(start, end - LIVE_LAG_S);
+    else if (lag > CATCH_UP_S) video.playbackRate = 1.25;
+    else if (lag < LIVE_LAG_S + 0.05) video.playbackRate = 1;
+    if (video.paused) video.play().catch(() => {});
+  }
+
+  /** Every picture the video element shows: counted, and its delay measured (pancake's time of the unit to now). */
+  function onVideoFrame(_now, metadata) {
+    video.requestVideoFrameCallback(onVideoFrame);
+    const t = metadata.mediaTime;
+    const frame = placed.find((p) => p.end > t + 0.0005);
+    stats.drawn++;
+    drawnAt.push(performance.now());
+    message.textContent = '';
+    if (!frame) return;
+    stats.lastSeq = frame.seq;
+    stats.delays.push(Date.now() - frame.wall);
+    if (stats.delays.length > 2000) stats.delays.splice(0, 1000);
   }
 
   // ---- the connection ----
@@ -141,12 +334,17 @@
 
   function connect() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    document.getElementById('mode').textContent = mode === 'h264' ? '(H.264)' : '(JPEG)';
+    const label = document.getElementById('mode');
+    label.textContent = MODE_LABELS[mode];
+    label.title = MODE_TITLES[mode];
+    if (mode !== 'mse') showVideo(false);
     socket = new WebSocket(`${scheme}//${location.host}/websocket?mode=${mode}`);
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
       retryMs = 1000;
+      lastReceived = -1;
       waitKeyframe = true;
+      mseWaitKeyframe = true;
     };
     socket.onmessage = (event) => {
       if (typeof event.data === 'string') return onText(event.data);
@@ -156,11 +354,16 @@
       const seq = view.getUint32(4);
       const wall = view.getFloat64(8);
       const data = new Uint8Array(event.data, 16);
+      stats.received++;
+      if (lastReceived >= 0 && seq > lastReceived + 1) stats.gaps += seq - lastReceived - 1;
+      lastReceived = seq;
       if (kind === 1) onAccessUnit(seq, keyframe, wall, data);
       else if (kind === 2) onPicture(seq, wall, data);
+      else if (kind === 3) onFragment(seq, keyframe, wall, data);
     };
     socket.onclose = (event) => {
       decoding.clear();
+      appendQueue.length = 0; // their acknowledgements belong to the closed connection
       if (event.code === 1008 || event.code === 1006) message.textContent = 'Disconnected — reconnecting…';
       setTimeout(connect, retryMs);
       retryMs = Math.min(Math.max(retryMs * 2, 1000), 10000);

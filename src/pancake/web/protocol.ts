@@ -1,7 +1,8 @@
 // The live-view websocket protocol: binary frames from pancake, small JSON messages both ways.
 //
 // pancake → browser, binary: a 16-byte header, then the payload
-//   byte 0      kind: 1 = H.264 access unit (Annex B), 2 = JPEG picture
+//   byte 0      kind: 1 = H.264 access unit (Annex B), 2 = JPEG picture, 3 = MP4 fragment (moof + mdat of one
+//               access unit; a keyframe's has the init segment, ftyp + moov, in front)
 //   byte 1      flags: bit 0 = keyframe
 //   bytes 2-3   reserved (0)
 //   bytes 4-7   sequence number (uint32, big-endian); the browser acknowledges it
@@ -11,6 +12,7 @@
 
 export const FRAME_H264 = 1;
 export const FRAME_JPEG = 2;
+export const FRAME_MP4 = 3;
 export const HEADER_BYTES = 16;
 /** Client messages are tiny; anything bigger closes the socket. */
 export const MAX_CLIENT_MESSAGE_BYTES = 256;

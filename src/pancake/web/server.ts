@@ -13,6 +13,7 @@ import { verifyPassword } from '../../common/password.js';
 import type { PancakeStatus } from '../status.js';
 import { H264Hub } from './h264-hub.js';
 import { encodeJpeg, JpegHub, type CameraJpegSource, type PictureSource } from './jpeg-hub.js';
+import { MseHub } from './mse-hub.js';
 import { MAX_CLIENT_MESSAGE_BYTES, parseAck } from './protocol.js';
 import { LoginLimiter, parseCookies, SESSION_COOKIE, sessionCookie, SessionSigner } from './sessions.js';
 import { contentType, readStatic, resolveStatic } from './static-files.js';
@@ -49,24 +50,26 @@ const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; media-src 'self' blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
 };
 
 /** Serves the live view. A component: start() then close(). Nothing a client sends can throw out of it. */
 export class LiveServer {
   readonly h264 = new H264Hub(3);
+  readonly mse: MseHub;
   private readonly jpeg: JpegHub;
   private readonly server: http.Server | https.Server;
   private readonly wss: WebSocketServer;
   private readonly sessions = new SessionSigner();
   private readonly limiter = new LoginLimiter();
   private sps: SpsInfo | undefined;
-  private readonly clients = new Map<WebSocket, { viewer: Viewer; mode: 'h264' | 'jpeg'; alive: boolean }>();
+  private readonly clients = new Map<WebSocket, { viewer: Viewer; mode: LiveMode; alive: boolean }>();
   private pingTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private lastStatus = '';
 
   constructor(private readonly options: LiveServerOptions) {
+    this.mse = new MseHub(3, (message) => options.logger.warn(message));
     this.jpeg = new JpegHub({
       source: options.pictures, jpegs: options.jpegs, width: options.width, height: options.height, maxFps: options.maxStreamFps,
       clock: options.clock, logger: options.logger,
@@ -107,6 +110,7 @@ export class LiveServer {
   push(unit: AccessUnit, sps: SpsInfo | undefined): void {
     if (sps) this.sps = sps;
     this.h264.push(unit);
+    this.mse.push(unit);
   }
 
   /** A unit that looks complete before the next start code proves it: H.264 viewers get it at once. */
@@ -285,11 +289,11 @@ export class LiveServer {
       if (originHost !== req.headers.host) return refuse('403 Forbidden');
     }
     if (!this.authenticated(req)) return refuse('401 Unauthorized');
-    const mode = url.searchParams.get('mode') === 'jpeg' ? 'jpeg' : 'h264';
+    const mode = liveMode(url.searchParams.get('mode'));
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, mode, req.socket.remoteAddress ?? 'unknown'));
   }
 
-  private connected(ws: WebSocket, mode: 'h264' | 'jpeg', address: string): void {
+  private connected(ws: WebSocket, mode: LiveMode, address: string): void {
     const { logger, status, width, height, maxStreamFps } = this.options;
     const sps = this.sps;
     ws.send(JSON.stringify({
@@ -297,7 +301,7 @@ export class LiveServer {
       codec: sps?.codec ?? null, width: mode === 'jpeg' ? width : (sps?.width ?? null), height: mode === 'jpeg' ? height : (sps?.height ?? null),
     }));
     ws.send(this.statusMessage());
-    const hub = mode === 'jpeg' ? this.jpeg : this.h264;
+    const hub = mode === 'jpeg' ? this.jpeg : mode === 'mse' ? this.mse : this.h264;
     const viewer = hub.addViewer(ws);
     const client = { viewer, mode, alive: true };
     this.clients.set(ws, client);
@@ -355,6 +359,14 @@ export class LiveServer {
     this.server.closeAllConnections(); // keep-alive connections would hold close() open
     await closed;
   }
+}
+
+/** How a viewer gets pictures: H.264 units (WebCodecs), MP4 fragments (MSE) or JPEG pictures. */
+export type LiveMode = 'h264' | 'mse' | 'jpeg';
+
+/** The websocket's ?mode=; H.264 when absent or unknown (pages before MSE asked for nothing or jpeg). */
+export function liveMode(value: string | null): LiveMode {
+  return value === 'jpeg' || value === 'mse' ? value : 'h264';
 }
 
 /** The request body as text, or undefined when it is larger than `limit` (then the rest is not read). */
