@@ -23,7 +23,8 @@
 
   // For tests and the benchmark: frames drawn and delays (ms from pancake having a frame to drawing it).
   // received/gaps: frames that came, and sequence numbers pancake skipped for this viewer (it was behind).
-  const stats = { mode, drawn: 0, lastSeq: -1, delays: [], decodeErrors: 0, received: 0, gaps: 0 };
+  // firstWall: when pancake had the first frame drawn (before the page connected: it came from pancake's cache).
+  const stats = { mode, drawn: 0, lastSeq: -1, delays: [], decodeErrors: 0, received: 0, gaps: 0, firstWall: null };
   let lastReceived = -1;
   window.pancakeStats = stats;
 
@@ -48,6 +49,7 @@
     context.drawImage(source, 0, 0, width, height);
     stats.drawn++;
     stats.lastSeq = seq;
+    stats.firstWall ??= wall;
     stats.delays.push(Date.now() - wall);
     if (stats.delays.length > 2000) stats.delays.splice(0, 1000);
     drawnAt.push(performance.now());
@@ -90,7 +92,14 @@
     decoder.configure({ codec, optimizeForLatency: true });
   }
 
-  async function onAccessUnit(seq, keyframe, wall, data) {
+  // Units are handled in arrival order: while a keyframe's codec check is awaited, the units after it
+  // wait too (dropped meanwhile, they left WebKit's decoder without their references: "Decode error").
+  let unitsHandled = Promise.resolve();
+  function onAccessUnit(seq, keyframe, wall, data) {
+    unitsHandled = unitsHandled.then(() => decodeUnit(seq, keyframe, wall, data)).catch((error) => console.warn('pancake: could not decode a unit:', error));
+  }
+
+  async function decodeUnit(seq, keyframe, wall, data) {
     if (waitKeyframe) {
       if (!keyframe) return ack(seq);
       const found = codecOf(data);
@@ -305,6 +314,7 @@
     message.textContent = '';
     if (!frame) return;
     stats.lastSeq = frame.seq;
+    stats.firstWall ??= frame.wall;
     stats.delays.push(Date.now() - frame.wall);
     if (stats.delays.length > 2000) stats.delays.splice(0, 1000);
   }

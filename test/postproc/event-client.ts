@@ -25,7 +25,7 @@ export class EventClient {
   }
 
   /** Connects, retrying for a while (the server may still be starting). */
-  static async connect(name: string, timeoutMs = 10_000): Promise<EventClient> {
+  static async connect(name: string, timeoutMs = 30_000): Promise<EventClient> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       try {
