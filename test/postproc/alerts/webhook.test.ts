@@ -77,9 +77,8 @@ describe('WebhookNotifier', () => {
     await r.close(); // nothing listens there now
     const hooks = new WebhookNotifier({ urls: [url], clock: systemClock, logger, queueSize: 2, initialBackoffMs: 50, maxBackoffMs: 50, maxAttempts: 1000 });
     cleanup.push(() => hooks.close());
-    const started = performance.now();
-    for (let i = 1; i <= 6; i++) hooks.send(alert(`a${i}`));
-    expect(performance.now() - started).toBeLessThan(50);
+    // send() returns nothing to wait for: a caller (the receiver) is never held up by a dead URL.
+    for (let i = 1; i <= 6; i++) expect(hooks.send(alert(`a${i}`))).toBeUndefined();
     // The one being tried stays; the queue keeps the newest two behind it.
     await new Promise((res) => setTimeout(res, 200));
     const again = await startReceiverOn(url);

@@ -255,9 +255,8 @@ describe('UploadQueue', () => {
     first.q.runNow();
     const temp = path.join(s.root, 'bak/cam1/2020/06/24/.20200624-0900.mp4.part');
     await waitFor('upload under way', () => fs.existsSync(temp) && fs.statSync(temp).size > 0);
-    const started = Date.now();
     await first.q.close();
-    expect(Date.now() - started).toBeLessThan(5000);
+    // Aborted, not waited for: the upload is still the partial temporary file.
     expect(remoteTree(s.root)).toEqual(['bak/cam1/2020/06/24/.20200624-0900.mp4.part']);
     expect(first.log.text()).not.toMatch(/upload failed/);
 
