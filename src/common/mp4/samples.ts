@@ -144,10 +144,19 @@ export class SampleReader {
   }
 
   read(au: Pick<AccessUnit, 'data' | 'keyframe'>): SampleDecision {
+    return this.readNalUnits(iterateNalUnits(au.data), au.keyframe);
+  }
+
+  /**
+   * {@link read} for an access unit already split into its NAL units (each without start code and
+   * trailing zero bytes, none empty, as iterateNalUnits yields them), so a caller that found them
+   * need not search its bytes again. The NAL units are not kept after the call.
+   */
+  readNalUnits(nals: Iterable<Buffer>, keyframe: boolean): SampleDecision {
     const slices: SliceHeader[] = [];
     let bytes = 0;
     let error: string | undefined;
-    for (const nal of iterateNalUnits(au.data)) {
+    for (const nal of nals) {
       const type = nalUnitType(nal[0]!);
       try {
         if (type === NalType.SPS) this.addSps(nal);
@@ -161,7 +170,7 @@ export class SampleReader {
     }
     const none: SampleDecision = { role: SampleRole.NONE, bytes: 0, poc: 0, startsPeriod: false, sync: false };
     // Nothing before the first complete IDR picture can be decoded (nor its parameter sets known).
-    if (this.samples === 0 && (error !== undefined || slices.length === 0 || !au.keyframe)) return none;
+    if (this.samples === 0 && (error !== undefined || slices.length === 0 || !keyframe)) return none;
     if (error !== undefined || slices.length === 0) return { ...none, dropped: error ?? 'no slice' };
     const head = slices[0]!;
     const sps = this.spsById.get(head.spsId)!;
@@ -180,7 +189,7 @@ export class SampleReader {
     }
     this.pendingField = head.fieldPic ? { bottom: head.bottomField, frameNum: head.frameNum, idrPicId: head.idr ? head.idrPicId : undefined } : undefined;
     this.samples++;
-    return { role: SampleRole.STARTS, bytes, poc: order.poc, startsPeriod: order.startsPeriod, sync: au.keyframe };
+    return { role: SampleRole.STARTS, bytes, poc: order.poc, startsPeriod: order.startsPeriod, sync: keyframe };
   }
 
   private addSps(nal: Buffer): void {
@@ -241,8 +250,16 @@ export class SampleTableBuilder {
   }
 
   add(au: AccessUnit): void {
+    this.record(this.reader.read(au));
+  }
+
+  /** {@link add} for an access unit already split into its NAL units (see {@link SampleReader.readNalUnits}). */
+  addNalUnits(nals: Iterable<Buffer>, keyframe: boolean): void {
+    this.record(this.reader.readNalUnits(nals, keyframe));
+  }
+
+  private record(d: SampleDecision): void {
     const index = this.kept.length;
-    const d = this.reader.read(au);
     this.kept.push(d.role);
     if (d.role === SampleRole.NONE) {
       if (d.dropped === undefined) this.leadingSkipped++;

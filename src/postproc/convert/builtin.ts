@@ -1,15 +1,17 @@
-// The built-in H.264 Annex B → MP4 converter: two streaming passes, moov before mdat, memory independent of file size.
+// The built-in H.264 Annex B → MP4 converter: two streaming passes, moov before mdat, memory a few bytes per frame.
 import fs from 'node:fs/promises';
 import type { Rotation, TimingRun } from '../../common/events.js';
-import { AnnexBParser, type AccessUnit } from '../../common/h264/annexb.js';
-import { iterateNalUnits, nalUnitType } from '../../common/h264/nal.js';
+import { nalUnitType } from '../../common/h264/nal.js';
 import { progressiveHead } from '../../common/mp4/movie.js';
-import { keepsNal, SampleTableBuilder } from '../../common/mp4/samples.js';
+import { keepsNal, NAL_LENGTH_BYTES, SampleTableBuilder } from '../../common/mp4/samples.js';
 import { planSampleTiming } from '../../common/mp4/timing.js';
 import { videoTrack } from '../../common/mp4/video-track.js';
+import { AccessUnitScanner } from './annexb-scan.js';
+import { BuiltinConvertError, changedInput, copySamples } from './copy-samples.js';
+import { CHUNK_BYTES, scanFile } from './file-io.js';
+import { NalRanges } from './nal-ranges.js';
 
-/** Bytes read from the input at a time, and written to the output at a time. */
-const IO_BYTES = 1 << 18;
+export { BuiltinConvertError };
 
 export interface BuiltinOptions {
   /** The frame rate, used when there is no `timing` (and as its average in messages). */
@@ -18,6 +20,8 @@ export interface BuiltinOptions {
   /** The frames' real durations (an event's `timing`); each sample then lasts what its frame lasted. */
   timing?: readonly TimingRun[];
   signal?: AbortSignal;
+  /** Bytes read and written at a time (default 1 MiB); the output is the same for any size. */
+  ioBytes?: number;
 }
 
 /** What the built-in converter did. */
@@ -32,134 +36,59 @@ export interface BuiltinReport {
   warnings: string[];
 }
 
-/** The input changed between the passes, or the output could not be written as planned. */
-export class BuiltinConvertError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BuiltinConvertError';
-  }
-}
-
-/**
- * Every access unit of a file, in order, a chunk's worth at a time. Read buffers are recycled
- * once the parser no longer holds them, so memory stays a few buffers however long the file is;
- * the access units of one batch must be used before asking for the next.
- */
-async function* accessUnits(file: string, signal: AbortSignal | undefined): AsyncGenerator<AccessUnit[]> {
-  const parser = new AnnexBParser();
-  const spare: Buffer[] = [];
-  const inUse: { buf: Buffer; end: number }[] = [];
-  let offset = 0;
-  const fh = await fs.open(file, 'r');
-  try {
-    for (;;) {
-      signal?.throwIfAborted();
-      while (inUse.length > 0 && inUse[0]!.end <= parser.heldFrom) spare.push(inUse.shift()!.buf);
-      const buf = spare.pop() ?? Buffer.allocUnsafeSlow(IO_BYTES);
-      const { bytesRead } = await fh.read(buf, 0, IO_BYTES, null);
-      if (bytesRead === 0) break;
-      offset += bytesRead;
-      inUse.push({ buf, end: offset });
-      yield parser.push(buf.subarray(0, bytesRead), 0, 0);
-    }
-  } finally {
-    await fh.close();
-  }
-  yield parser.end();
-}
-
-/** Collects output bytes into large buffers, so the file is written in big sequential writes. */
-class OutputBuffer {
-  private buf: Buffer = Buffer.allocUnsafeSlow(IO_BYTES);
-  private len = 0;
-  private full: Buffer[] = [];
-  private spare: Buffer[] = [];
-  /** Bytes put so far. */
-  count = 0;
-
-  put(bytes: Uint8Array): void {
-    this.count += bytes.length;
-    let from = 0;
-    while (from < bytes.length) {
-      const n = Math.min(bytes.length - from, this.buf.length - this.len);
-      this.buf.set(bytes.subarray(from, from + n), this.len);
-      this.len += n;
-      from += n;
-      if (this.len === this.buf.length) {
-        this.full.push(this.buf);
-        this.buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(IO_BYTES);
-        this.len = 0;
-      }
-    }
-  }
-
-  private readonly word = Buffer.alloc(4);
-
-  putU32(v: number): void {
-    this.word.writeUInt32BE(v, 0);
-    this.put(this.word);
-  }
-
-  /** Writes the full buffers; with `all`, the partial one too. */
-  async drain(fh: fs.FileHandle, all = false): Promise<void> {
-    for (const b of this.full) {
-      await fh.write(b, 0, b.length, null);
-      this.spare.push(b);
-    }
-    this.full = [];
-    if (all && this.len > 0) {
-      await fh.write(this.buf, 0, this.len, null);
-      this.len = 0;
-    }
-  }
-}
-
 /**
  * Converts an H.264 Annex B file to MP4 at `output` (written directly; the caller renames it into
- * place). Pass 1 only parses and builds the sample table; pass 2 writes ftyp, moov, then copies
- * the samples into mdat, so the moov comes first (progressive playback) without holding any
- * sample in memory. With `timing`, each sample lasts what its frame lasted (see planSampleTiming).
+ * place). Pass 1 reads the file once, searching it for start codes once (AccessUnitScanner), and
+ * builds the sample table and the list of NAL units to copy (a few bytes per frame); pass 2 writes
+ * ftyp, moov and then the samples into mdat, copied chunk by chunk from the input without searching
+ * it again, so the moov comes first (progressive playback) and memory does not grow with the
+ * samples' bytes. With `timing`, each sample lasts what its frame lasted (see planSampleTiming).
  * Throws UnconvertibleStreamError for a stream with nothing to convert.
  */
 export async function convertBuiltin(input: string, output: string, options: BuiltinOptions): Promise<BuiltinReport> {
+  const { signal } = options;
+  const chunkBytes = options.ioBytes ?? CHUNK_BYTES;
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) throw new RangeError(`ioBytes: not a positive integer: ${chunkBytes}`);
   const builder = new SampleTableBuilder();
-  for await (const aus of accessUnits(input, options.signal)) for (const au of aus) builder.add(au);
-  const table = builder.finish();
-  const planned = options.timing ? planSampleTiming(options.timing, table.roles, table.sizes.length) : undefined;
-  const track = videoTrack(table, options.fps, options.rotation, planned?.timing);
-  const { head } = progressiveHead(track, table.mdatBytes);
+  const ranges = new NalRanges();
+  let index = 0;
+  const scanner = new AccessUnitScanner((au) => {
+    builder.addNalUnits(au.nals, au.keyframe);
+    if (!builder.keeps(index++)) return;
+    for (let i = 0; i < au.nals.length; i++) {
+      const nal = au.nals[i]!;
+      if (keepsNal(nalUnitType(nal[0]!))) ranges.add(au.offsets[i]!, nal.length);
+    }
+  });
 
-  const fh = await fs.open(output, 'w');
+  // One handle for both passes: the second reads the very file the first one planned.
+  const source = await fs.open(input, 'r');
   try {
-    const out = new OutputBuffer();
-    for (const b of head) out.put(b);
-    const headBytes = out.count;
-    let index = 0;
-    for await (const aus of accessUnits(input, options.signal)) {
-      for (const au of aus) {
-        if (!builder.keeps(index++)) continue;
-        for (const nal of iterateNalUnits(au.data)) {
-          if (!keepsNal(nalUnitType(nal[0]!))) continue;
-          out.putU32(nal.length);
-          out.put(nal);
-        }
-      }
-      await out.drain(fh);
+    const before = await source.stat();
+    const buffers = await scanFile(source, scanner, signal, chunkBytes);
+    const table = builder.finish();
+    if (ranges.totalLength + NAL_LENGTH_BYTES * ranges.count !== table.mdatBytes) {
+      throw new BuiltinConvertError(`the sample table plans ${table.mdatBytes} bytes of samples but its NAL units hold ${ranges.totalLength + NAL_LENGTH_BYTES * ranges.count}`);
     }
-    await out.drain(fh, true);
-    const written = out.count - headBytes;
-    if (index !== table.accessUnits || written !== table.mdatBytes) {
-      throw new BuiltinConvertError(`the input changed while it was converted (${written} bytes of samples written, ${table.mdatBytes} planned)`);
+    const planned = options.timing ? planSampleTiming(options.timing, table.roles, table.sizes.length) : undefined;
+    const track = videoTrack(table, options.fps, options.rotation, planned?.timing);
+    const { head } = progressiveHead(track, table.mdatBytes);
+    const after = await source.stat();
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changedInput('its size or modification time changed');
+    const out = await fs.open(output, 'w');
+    try {
+      const written = await copySamples(source, out, head, ranges.cursor(), { buffers, chunkBytes, ...(signal ? { signal } : {}) });
+      if (written !== table.mdatBytes) throw changedInput(`${written} bytes of samples written, ${table.mdatBytes} planned`);
+    } finally {
+      await out.close();
     }
-    // On disk before the rename makes it visible: a crash then leaves the old state, not a torn file.
-    await fh.sync();
+    const report: BuiltinReport = {
+      frames: table.sizes.length, timescale: track.timescale,
+      reordered: track.compositionOffsets !== undefined, warnings: [...table.warnings, ...(planned?.warnings ?? [])],
+    };
+    if (!track.sampleDeltas) report.sampleDelta = track.sampleDelta;
+    return report;
   } finally {
-    await fh.close();
+    await source.close();
   }
-  const report: BuiltinReport = {
-    frames: table.sizes.length, timescale: track.timescale,
-    reordered: track.compositionOffsets !== undefined, warnings: [...table.warnings, ...(planned?.warnings ?? [])],
-  };
-  if (!track.sampleDeltas) report.sampleDelta = track.sampleDelta;
-  return report;
 }

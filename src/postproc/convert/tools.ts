@@ -39,6 +39,8 @@ export function commandLine(cmd: string, args: readonly string[]): string {
 }
 
 const STDERR_TAIL_BYTES = 8192;
+// eslint-disable-next-line no-control-regex -- ESC is exactly what is matched
+const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
 
 /**
  * Runs a converter to completion in its own process group. Failure (not found, non-zero exit,
@@ -56,6 +58,8 @@ export function runTool(cmd: string, args: string[], options: { signal?: AbortSi
     child.stderr.on('data', (d: Buffer) => {
       tail = (tail + d.toString()).slice(-STDERR_TAIL_BYTES);
     });
+    // MP4Box colours its messages even into a pipe; the escape codes have no place in an error message.
+    const plain = () => tail.replace(ANSI_ESCAPE, '');
     const kill = (sig: NodeJS.Signals) => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, sig);
@@ -85,7 +89,7 @@ export function runTool(cmd: string, args: string[], options: { signal?: AbortSi
       if (signal?.aborted) return finish(signal.reason);
       if (code === 0) return finish();
       const ended = sig ? `killed by signal ${sig}` : `exit code ${code}`;
-      const lines = tail.split(/\r?\n/).map((l) => l.trimEnd()).filter(Boolean).slice(-10).join('\n');
+      const lines = plain().split(/\r?\n/).map((l) => l.trimEnd()).filter(Boolean).slice(-10).join('\n');
       finish(new ConvertError(`${cmd} failed (${ended})${lines ? `: ${lines.split('\n').at(-1)}` : ''}`, `${line}\n${ended}\n${lines}`));
     });
   });
