@@ -70,6 +70,8 @@ export interface PancakeConfig {
   maxStreamFps: number;
   /** --login: the password hash file, read at start-up. */
   login?: string;
+  /** --api-token: with --login, `Authorization: Bearer TOKEN` opens the API to scripts (the token itself, never logged). */
+  apiToken?: string;
   tls?: { cert: string; key: string };
 }
 
@@ -106,6 +108,7 @@ export function buildCommand(): Command {
     .option('--customize <path>', 'the TypeScript (or JavaScript) file exporting detect() (default: customize.ts in the project root)')
     .option('--emit <socket_address>', 'unix domain socket (abstract namespace) to post-processor')
     .option('--login <password_hash_file>', 'password-protect streaming webpage (make the file with pancake-set-password)')
+    .option('--api-token <env:NAME|file:PATH>', 'with --login: scripts may use the JSON API with "Authorization: Bearer TOKEN" instead of a session; the token is read from the environment variable or the file\'s first line')
     .option('--tls-cert <file>', 'serve HTTPS/WSS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key for --tls-cert')
     .option('--state-dir <dir>', 'event outbox and open-recording journal (default: <h264_dir>/.pancake, else ~/.local/state/pancake)')
@@ -204,6 +207,15 @@ function readHead(file: string): string {
   }
 }
 
+/** --api-token env:NAME|file:PATH: the token, at least 16 characters so that it cannot be guessed. */
+function apiToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!value.startsWith('env:') && !value.startsWith('file:')) throw new UsageError('--api-token: give env:NAME or file:PATH, so the token is not on the command line');
+  const token = resolveSecret(value, '--api-token').trim();
+  if (token.length < 16) throw new UsageError('--api-token: the token is shorter than 16 characters (make one with: openssl rand -hex 24)');
+  return token;
+}
+
 /** Parses and validates argv (without node and script); throws UsageError (exit 3) naming the flag. */
 export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): PancakeConfig {
   const command = buildCommand();
@@ -218,6 +230,7 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   if (o.detectResize && !o.detect) throw new UsageError('--detect-resize is set. Please also set --detect.');
   if (o.detectInterval && !o.detect) throw new UsageError('--detect-interval is set. Please also set --detect.');
   if (o.customize && !o.detect) throw new UsageError('--customize is set. Please also set --detect.');
+  if (o.apiToken !== undefined && o.login === undefined) throw new UsageError('--api-token is set. Please also set --login (without it the API is open to everyone who can reach the port).');
   for (const flag of NOT_YET) {
     const key = flag.slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
     if (o[key] !== undefined) throw new UsageError(`${flag}: not available in this version yet`);
@@ -284,6 +297,7 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     host: o.host === undefined ? undefined : String(o.host),
     maxStreamFps: parseInteger(String(o.maxStreamFps), '--max-stream-fps', { min: 1, max: 60 }),
     login: o.login === undefined ? undefined : String(o.login),
+    apiToken: apiToken(o.apiToken as string | undefined),
     tls: tlsFiles(o.tlsCert as string | undefined, o.tlsKey as string | undefined),
   };
 }

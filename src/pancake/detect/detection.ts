@@ -7,6 +7,7 @@ import type { EventSender } from '../events/sender.js';
 import type { PancakeConfig } from '../options.js';
 import { createDetectionRecorder, type DetectionRecorder } from '../record/detection.js';
 import type { RecordingJournal } from '../record/journal.js';
+import type { RecordingIndexInput } from '../record/recording-index.js';
 import { Detector } from './detector.js';
 import { HookError } from './hook.js';
 import { DetectionMonitor } from './monitor.js';
@@ -27,6 +28,8 @@ export interface DetectionOptions {
   logger: Logger;
   /** Every answer of detect(), for the live page. */
   onState: (state: boolean) => void;
+  /** The recordings index, told of every detection clip. */
+  index?: RecordingIndexInput;
 }
 
 /**
@@ -45,7 +48,7 @@ export class Detection {
     if (config.recordDetection) {
       this.recorder = createDetectionRecorder(config.recordDetection.mode, {
         dir: config.recordDetection.dir, fps, fixedRate, rotation: config.rotation, clock, logger, journal,
-        onFinished: (rec) => events.announce(rec),
+        onFinished: (rec) => events.announce(rec), index: options.index,
         onDetectionEnd: (wall) => events.detection(false, wall),
       });
     } else {

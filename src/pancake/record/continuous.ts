@@ -28,6 +28,7 @@ export class ContinuousRecorder implements StreamConsumer {
   private retryAt = -Infinity;
   private storageDown = false;
   private closed = false;
+  private pausedNow = false;
 
   constructor(private readonly options: ContinuousRecorderOptions) {}
 
@@ -36,9 +37,20 @@ export class ContinuousRecorder implements StreamConsumer {
     return this.current !== undefined;
   }
 
+  /** Whether recording is paused (PUT /api/recording): no file is written until it is resumed. */
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /** Pauses (the current file is finished now) or resumes (a new file starts at the next keyframe). */
+  setPaused(paused: boolean): Promise<void> {
+    this.pausedNow = paused;
+    return paused ? this.finishCurrent() : this.finishing;
+  }
+
   /** Takes the next access unit of the camera stream. */
   push(unit: AccessUnit, sps: SpsInfo | undefined): void {
-    if (this.closed) return;
+    if (this.closed || this.pausedNow) return;
     const cur = this.current;
     if (cur?.error) {
       this.storageFailed(cur.error, cur.path);

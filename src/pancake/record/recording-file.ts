@@ -106,7 +106,7 @@ export class RecordingFile {
     else this.timing.add(unit.monoTime);
     this.last = unit.wallTime;
     this.file.append(unit.data);
-    this.indexed?.grew(this.frames, unit.wallTime);
+    this.indexed?.grew(this.frames, unit.wallTime, unit);
   }
 
   /**

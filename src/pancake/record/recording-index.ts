@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { TimingRun } from '../../common/events.js';
+import type { Rotation, TimingRun } from '../../common/events.js';
+import type { AccessUnit } from '../../common/h264/annexb.js';
 import { compareRecordingNames, parseRecordingName, recordingStartMs, type RecordingKind } from '../../common/recording-name.js';
 import type { OpenRecording } from './journal.js';
 import type { FinishedRecording } from './recording-file.js';
@@ -26,6 +27,8 @@ export interface IndexedRecording {
   live: boolean;
   /** A detection clip's detection state (edge clips), as its event carries it. */
   detection?: boolean;
+  /** Display rotation, when this pancake recorded the file. */
+  rotation?: Rotation;
 }
 
 /** A time detection was on; `end` absent while it still is. */
@@ -36,8 +39,8 @@ export interface DetectionPeriod {
 
 /** What a recorder tells the index about one file while it writes it. */
 export interface IndexedFileUpdates {
-  /** Another frame was appended; `lastFrameWallMs` is its wall-clock time. */
-  grew(frames: number, lastFrameWallMs: number): void;
+  /** Another frame was appended; `lastFrameWallMs` is its wall-clock time, `unit` its bytes as written (for the frame table). */
+  grew(frames: number, lastFrameWallMs: number, unit?: Pick<AccessUnit, 'data' | 'keyframe'>): void;
   /** The file is finished (`undefined`: nothing reached the disk and the file was removed). */
   finished(done: FinishedRecording | undefined): void;
 }
@@ -48,11 +51,20 @@ export interface RecordingIndexInput {
   opened(rec: OpenRecording, bytesOnDisk: () => number): IndexedFileUpdates;
 }
 
+/** Where the index keeps each file's frame table (see FrameStore): told of live files, finished and removed ones. */
+export interface FrameTracker {
+  track(file: string): { add(unit: Pick<AccessUnit, 'data' | 'keyframe'>): void };
+  finished(file: string, bytes: number | undefined): void;
+  forget(file: string): void;
+}
+
 export interface RecordingIndexOptions {
   /** The recording directories (--record-continuous, --record-detection; they may be the same). */
   dirs: readonly string[];
   /** The catalog, an append-only NDJSON file in the state directory (what the recorders learnt about finished files). */
   catalog: string;
+  /** Frame tables of the files, when recordings are served. */
+  frames?: FrameTracker;
 }
 
 /**
@@ -120,16 +132,19 @@ export class RecordingIndex implements RecordingIndexInput {
   opened(rec: OpenRecording, bytesOnDisk: () => number): IndexedFileUpdates {
     const kind = parseRecordingName(path.basename(rec.path))?.kind ?? 'continuous';
     const entry: Entry = {
-      rec: { path: rec.path, name: path.basename(rec.path), kind, start: rec.start, end: rec.start, frames: 0, bytes: 0, live: true, ...(rec.detection === undefined ? {} : { detection: rec.detection }) },
+      rec: { path: rec.path, name: path.basename(rec.path), kind, start: rec.start, end: rec.start, frames: 0, fps: rec.fps, rotation: rec.rotation, bytes: 0, live: true, ...(rec.detection === undefined ? {} : { detection: rec.detection }) },
       bytesOnDisk,
     };
     this.entries.set(rec.path, entry);
+    const table = this.options.frames?.track(rec.path);
     return {
-      grew: (frames, lastFrameWallMs) => {
+      grew: (frames, lastFrameWallMs, unit) => {
         entry.rec.frames = frames;
         entry.rec.end = lastFrameWallMs;
+        if (unit) table?.add(unit);
       },
       finished: (done) => {
+        this.options.frames?.finished(rec.path, done?.bytes);
         if (!done) {
           this.entries.delete(rec.path);
           return;
@@ -162,7 +177,10 @@ export class RecordingIndex implements RecordingIndexInput {
       this.dirVersions.set(dir, version);
       const names = new Set(stat ? await fsp.readdir(dir).catch(() => []) : []);
       for (const [file, entry] of this.entries) {
-        if (path.dirname(file) === dir && !names.has(entry.rec.name)) this.entries.delete(file);
+        if (path.dirname(file) === dir && !names.has(entry.rec.name)) {
+          this.entries.delete(file);
+          this.options.frames?.forget(file);
+        }
       }
       for (const name of names) {
         const file = path.join(dir, name);
@@ -175,6 +193,21 @@ export class RecordingIndex implements RecordingIndexInput {
         this.entries.set(file, { rec: { path: file, name, kind: parsed.kind, start, end: Math.min(Math.max(start, st.mtimeMs), start + LONGEST_RECORDING_MS), bytes: st.size, live: false } });
       }
     }
+  }
+
+  /**
+   * What a scan of a found file (one this pancake did not record) told: its frames at `fps`, so
+   * that it ends at its last frame rather than at its modification time.
+   */
+  describeFound(file: string, frames: number, fps: number): void {
+    const entry = this.entries.get(file);
+    if (!entry || entry.rec.live || entry.rec.timing) return;
+    entry.rec = { ...entry.rec, frames, fps, end: entry.rec.start + Math.max(0, frames - 1) * (1000 / fps) };
+  }
+
+  /** Every recording, live ones included. */
+  all(): IndexedRecording[] {
+    return [...this.entries.values()].map(snapshot);
   }
 
   /** Local days (`YYYY-MM-DD`) with any recording, newest first. */
@@ -224,7 +257,7 @@ function fromFinished(done: FinishedRecording): IndexedRecording {
   const name = path.basename(done.path);
   return {
     path: done.path, name, kind: parseRecordingName(name)?.kind ?? 'continuous', start: done.start, end: done.end,
-    frames: done.frames, timing: done.timing, fps: done.fps, bytes: done.bytes, live: false,
+    frames: done.frames, timing: done.timing, fps: done.fps, rotation: done.rotation, bytes: done.bytes, live: false,
     ...(done.detection === undefined ? {} : { detection: done.detection }),
   };
 }

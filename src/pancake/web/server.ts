@@ -42,6 +42,8 @@ export interface LiveServerOptions {
   logger: Logger;
   /** A wrong password is answered after this long (the original waited 3 s). */
   wrongPasswordDelayMs?: number;
+  /** Answers every request under /api/ (the JSON API); `hasSession` says whether it carries a valid session cookie. */
+  api?: { handle(req: http.IncomingMessage, res: http.ServerResponse, hasSession: boolean): Promise<void> };
   pingIntervalMs?: number;
 }
 
@@ -135,6 +137,16 @@ export class LiveServer {
       if (!read) return this.notAllowed(res, 'GET, HEAD');
       if (!this.authenticated(req)) return this.redirect(res, '/login');
       return this.page(res, 'index.html', { logout: this.options.passwordHash ? '<a class="logout" href="/logout">Log out</a>' : '' });
+    }
+    if (route === '/recordings') {
+      if (!read) return this.notAllowed(res, 'GET, HEAD');
+      if (!this.authenticated(req)) return this.redirect(res, '/login');
+      return this.page(res, 'recordings.html', { logout: this.options.passwordHash ? '<a class="logout" href="/logout">Log out</a>' : '' });
+    }
+    // The raw path too: /api/recordings/../x must reach the API (and its JSON 404), not what the URL parser makes of it.
+    if (route.startsWith('/api/') || (req.url ?? '').startsWith('/api/')) {
+      if (!this.options.api) return this.send(res, 404, 'application/json; charset=utf-8', '{"error":"no API in this pancake"}\n');
+      return this.options.api.handle(req, res, this.authenticated(req));
     }
     if (route === '/login') {
       if (!this.options.passwordHash) return this.redirect(res, '/');

@@ -65,7 +65,7 @@ describe('RecordingIndex', () => {
     const [rec] = index.between(start, start + 60_000);
     expect(rec).toEqual({
       path: done!.path, name: '20260314-1200.h264', kind: 'continuous', start, end: done!.end, frames: 100, timing: [[100, 83.333]], fps: 12,
-      bytes: fs.statSync(done!.path).size, live: false,
+      bytes: fs.statSync(done!.path).size, live: false, rotation: 0,
     });
     expect(index.find('20260314-1200.h264')).toEqual(rec);
     expect(index.days()).toEqual(['2026-03-14']);
