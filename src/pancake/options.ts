@@ -23,7 +23,7 @@ export type CameraChoice =
   /** An MJPEG camera over HTTP(S): a multipart stream, or (`poll`) a snapshot URL fetched at --fps. `url.password` is never logged. */
   | { kind: 'mjpeg'; url: HttpCameraUrl; poll: boolean };
 
-/** --fps for an MJPEG camera when none is given (see the README's "Network cameras (MJPEG over HTTP)"). */
+/** --fps for an MJPEG camera when none is given and its rate cannot be measured, and for --camera-poll (see the README's "Network cameras (MJPEG over HTTP)"). */
 export const MJPEG_DEFAULT_FPS = 10;
 
 /** --detect: what detect() is given, how often, and from which file. */
@@ -49,6 +49,11 @@ export interface PancakeConfig {
   width: number;
   height: number;
   fps: number;
+  /**
+   * An MJPEG stream without --fps: `fps` is only the fallback ({@link MJPEG_DEFAULT_FPS}); the
+   * camera's rate is measured from its first JPEGs and recorded at (see mjpeg/rate-probe.ts).
+   */
+  measureFps: boolean;
   vflip: boolean;
   hflip: boolean;
   rotation: Rotation;
@@ -92,7 +97,7 @@ export function buildCommand(): Command {
     .option('--port <8000>', 'webserver port hosting the camera live view', '8000')
     .option('--host <address>', 'address the webserver listens on (default: all interfaces; 127.0.0.1 for this machine only)')
     .option('--resolution <320 240...>', 'resolution of camera live view', ['320', '240'])
-    .option('--fps <12>', `camera framerate (an MJPEG camera's JPEGs are repeated or dropped to keep exactly this rate; default ${MJPEG_DEFAULT_FPS} for it)`, '12')
+    .option('--fps <12>', `camera framerate; an MJPEG camera is recorded at exactly this rate, its JPEGs repeated or dropped (default for it: its own rate, measured from its first 2 s of JPEGs and rounded; ${MJPEG_DEFAULT_FPS} for --camera-poll or when it cannot be measured)`, '12')
     .option('--vflip', 'flip the picture vertically', false)
     .option('--hflip', 'flip the picture horizontally', false)
     .addOption(new Option('--rotation <degrees>', '180 is done by the camera; 90 and 270 are display rotation carried in events').choices(['0', '90', '180', '270']).default('0'))
@@ -250,10 +255,10 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     : Math.round(parseNumber(String(o.cameraTimeout), '--camera-timeout', { exclusiveMin: 0 }) * 1000);
 
   const [width, height] = pair(o.resolution, '--resolution', ['width', 'height'], 16, 4096);
-  // An MJPEG camera has no rate of its own to ask for; see MJPEG_DEFAULT_FPS.
-  const fps = camera.kind === 'mjpeg' && command.getOptionValueSource('fps') === 'default'
-    ? MJPEG_DEFAULT_FPS
-    : parseInteger(String(o.fps), '--fps', { min: 1, max: 120 });
+  // An MJPEG camera has no rate of its own to ask for: a stream's is measured, else MJPEG_DEFAULT_FPS.
+  const mjpegDefault = camera.kind === 'mjpeg' && command.getOptionValueSource('fps') === 'default';
+  const fps = mjpegDefault ? MJPEG_DEFAULT_FPS : parseInteger(String(o.fps), '--fps', { min: 1, max: 120 });
+  const measureFps = mjpegDefault && !camera.poll;
   const annotateTextSize = parseInteger(String(o.annotateTextSize), '--annotate-text-size', { min: 6, max: 160 });
   const [streamWidth, streamHeight] = o.recordResize ? pair(o.recordResize, '--record-resize', ['w', 'h'], 16, 4096) : [width, height];
   const segmentMinutes = parseInteger(String(o.segmentMinutes), '--segment-minutes', { min: 1, max: 60 });
@@ -287,7 +292,7 @@ export function parsePancakeArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   return {
     camera, cameraTimeoutMs, name,
     encoder: o.encoder as PancakeConfig['encoder'],
-    width, height, fps,
+    width, height, fps, measureFps,
     vflip: Boolean(o.vflip), hflip: Boolean(o.hflip),
     rotation: Number(o.rotation) as Rotation,
     annotateTextSize, streamWidth, streamHeight,

@@ -43,6 +43,8 @@ export interface MjpgStreamerServer extends MjpegTestServer {
 export interface MjpgStreamerOptions {
   /** `-c user:password` (Basic authentication). */
   credentials?: { user: string; password: string };
+  /** input_file.so's `-d`: seconds between JPEGs (default 0.1, about 10 fps; 0.065 is about 15 fps). */
+  delaySeconds?: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function startMjpgStreamer(options: MjpgStreamerOptions = {}): Prom
     const frames = makeJpegs(dir, 20, '320x240');
     const auth = options.credentials ? ` -c ${options.credentials.user}:${options.credentials.password}` : '';
     const server = await startListening(
-      (port) => [MJPG_STREAMER, ['-i', `input_file.so -f ${dir} -d 0.1 -e`, '-o', `output_http.so -p ${port} -l 127.0.0.1${auth}`]],
+      (port) => [MJPG_STREAMER, ['-i', `input_file.so -f ${dir} -d ${options.delaySeconds ?? 0.1} -e`, '-o', `output_http.so -p ${port} -l 127.0.0.1${auth}`]],
       () => removeTmp(dir),
     );
     return { ...server, frames };

@@ -9,6 +9,7 @@ import { FileLoopSource } from './file-source.js';
 import { CameraJpegs } from './mjpeg/camera-jpegs.js';
 import { encoderName } from './mjpeg/encoder.js';
 import { MjpegSource } from './mjpeg/mjpeg-source.js';
+import { probeFrameRate } from './mjpeg/rate-probe.js';
 import { annotateConfig, buildRpicamArgs } from './rpicam.js';
 import { RpicamSource } from './rpicam-source.js';
 import { RtspSource } from './rtsp-source.js';
@@ -34,8 +35,8 @@ export interface CameraPlan {
   pictures?: CameraJpegs;
 }
 
-/** Builds the source factory for `config.camera`; logs what the camera is. */
-export function planCamera(config: PancakeConfig, cameraTool: string | undefined, clock: Clock, logger: Logger): CameraPlan {
+/** Builds the source factory for `config.camera`; logs what the camera is. An MJPEG stream without --fps is first measured (about 2 s). */
+export async function planCamera(config: PancakeConfig, cameraTool: string | undefined, clock: Clock, logger: Logger): Promise<CameraPlan> {
   const camera = config.camera;
   if (camera.kind === 'auto') {
     const tool = cameraTool!;
@@ -84,16 +85,23 @@ export function planCamera(config: PancakeConfig, cameraTool: string | undefined
     // An MJPEG camera's encoder is 'software' or 'hardware': auto means libx264, which
     // runs on every Pi (the Pi 5 has no encoder block, and h264_v4l2m2m needs one).
     const encoder = config.encoder === 'hardware' ? 'hardware' : 'software';
-    const fps = config.fps;
+    // No --fps: the camera's own rate, measured on a connection that the first run then takes over.
+    const probe = config.measureFps
+      ? await probeFrameRate({ camera: camera.url, fallbackFps: config.fps, timeoutMs: config.cameraTimeoutMs, clock, logger })
+      : undefined;
+    const fps = probe?.fps ?? config.fps;
+    let measuredSource = probe?.source;
     logger.info(`camera: ${camera.url.masked}, MJPEG over HTTP${camera.poll ? ' (snapshots polled)' : ''}, recorded at ${fps} fps by ${encoderName(encoder)}; the live view and detect(frame) get the camera's JPEGs`);
     const pictures = new CameraJpegs(logger);
     let told = false;
-    const factory = (): MjpegSource =>
-      new MjpegSource({
-        camera: camera.url, fps, poll: camera.poll, encoder, timeoutMs: config.cameraTimeoutMs, clock, logger, pictures,
-        // Once per process: the camera's own rate, and what to do when it is far from --fps.
+    const factory = (): MjpegSource => {
+      const jpegSource = measuredSource;
+      measuredSource = undefined;
+      return new MjpegSource({
+        camera: camera.url, fps, poll: camera.poll, encoder, timeoutMs: config.cameraTimeoutMs, clock, logger, pictures, jpegSource,
+        // Once per process: the camera's own rate, and what to do when it is far from --fps (already said when measured).
         onCamera: (info) => {
-          if (told) return;
+          if (told || probe?.measured !== undefined) return;
           told = true;
           const rate = Math.round(info.fps * 10) / 10;
           const hint = Math.abs(info.fps - fps) > Math.max(1, fps * 0.2)
@@ -102,6 +110,7 @@ export function planCamera(config: PancakeConfig, cameraTool: string | undefined
           logger.info(`camera: ${camera.url.masked} sends ${info.width}x${info.height} at about ${rate} fps${hint}`);
         },
       });
+    };
     return { factory, fps, keyframeIntervalMs: 1000, fixedRate: true, pictures };
   }
   const fps = camera.kind === 'test' ? TESTCARD_FPS : config.fps;

@@ -65,7 +65,8 @@ export class JpegHub {
   private frames: LiveFrame[] = [];
   private seq = 0;
   private encoding = false;
-  private lastSentMono = -Infinity;
+  /** When the next picture may go out (monotonic ms): one interval of --max-stream-fps after the last. */
+  private nextDueMono = -Infinity;
 
   constructor(private readonly options: JpegHubOptions) {}
 
@@ -117,9 +118,14 @@ export class JpegHub {
   private maybeEncode(): void {
     const { clock, maxFps } = this.options;
     const frame = this.newest;
-    if (!frame || this.encoding) return;
-    if (![...this.viewers].some((v) => v.inFlight === 0)) return; // nobody ready: keep only the newest
-    const wait = this.lastSentMono + 1000 / maxFps - clock.monotonic();
+    if (!frame || this.encoding || !this.anyViewerReady()) return; // nobody ready: keep only the newest
+    const interval = 1000 / maxFps;
+    const now = clock.monotonic();
+    // A camera's JPEGs come at its own rate, jittering around --max-stream-fps when the two are
+    // equal: one up to a quarter interval early goes at once, on a schedule that still averages at
+    // most maxFps, instead of each waiting on a timer. Decoded pictures keep the strict spacing.
+    const slack = 'jpeg' in frame ? interval / 4 : 0;
+    const wait = this.nextDueMono - slack - now;
     if (wait > 0) {
       this.encoding = true; // reserve; the timer encodes the newest picture then
       clock.setTimeout(() => {
@@ -129,21 +135,35 @@ export class JpegHub {
       return;
     }
     this.newest = undefined;
+    this.nextDueMono = Math.max(now, this.nextDueMono) + interval;
+    if ('jpeg' in frame) {
+      // The camera's own bytes: sent now, with no promise or microtask in between.
+      this.send(frame.jpeg, frame.time);
+      return;
+    }
     this.encoding = true;
-    this.lastSentMono = clock.monotonic();
-    ('jpeg' in frame ? Promise.resolve(frame.jpeg) : encodeJpeg(frame.rgb, this.options.quality)).then(
+    encodeJpeg(frame.rgb, this.options.quality).then(
       (jpeg) => {
         this.encoding = false;
-        const out = liveFrame(FRAME_JPEG, this.seq++ >>> 0, jpeg, true, frame.time);
-        this.frames = [out];
-        for (const v of this.viewers) v.offer(this.frames, out);
-        this.maybeEncode();
+        this.send(jpeg, frame.time);
       },
       (err: Error) => {
         this.encoding = false;
         this.options.logger.error(`live: JPEG encoding failed: ${err.message}`);
       },
     );
+  }
+
+  private send(jpeg: Buffer, time: number): void {
+    const out = liveFrame(FRAME_JPEG, this.seq++ >>> 0, jpeg, true, time);
+    this.frames = [out];
+    for (const v of this.viewers) v.offer(this.frames, out);
+    this.maybeEncode();
+  }
+
+  private anyViewerReady(): boolean {
+    for (const v of this.viewers) if (v.inFlight === 0) return true;
+    return false;
   }
 
   close(): void {
