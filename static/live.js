@@ -334,7 +334,9 @@
       stage.classList.toggle('rotate-270', msg.rotation === 270);
     } else if (msg.type === 'status') {
       setPill('camera', msg.camera, msg.camera === 'up' ? 'ok' : msg.camera === 'down' ? 'bad' : 'warn');
-      setPill('recording', msg.recording ? 'on' : 'off', msg.recording ? 'ok' : '');
+      // Continuous recording paused (PUT /api/recording, the Recordings page): a detection clip may still be written.
+      if (msg.paused) setPill('recording', msg.recording ? 'detection only' : 'paused', 'warn');
+      else setPill('recording', msg.recording ? 'on' : 'off', msg.recording ? 'ok' : '');
       const hasDetection = msg.detection !== null && msg.detection !== undefined;
       document.getElementById('detection-item').hidden = !hasDetection;
       if (hasDetection) setPill('detection', msg.detection ? 'yes' : 'no', msg.detection ? 'warn' : '');

@@ -350,7 +350,7 @@ export class LiveServer {
 
   private statusMessage(): string {
     const s = this.options.status;
-    return JSON.stringify({ type: 'status', camera: s.camera, reason: s.camera === 'down' ? (s.cameraReason ?? null) : null, recording: s.recording, detection: s.detection ?? null });
+    return JSON.stringify({ type: 'status', camera: s.camera, reason: s.camera === 'down' ? (s.cameraReason ?? null) : null, recording: s.recording, paused: s.continuousPaused ?? false, detection: s.detection ?? null });
   }
 
   private broadcastStatus(): void {

@@ -336,6 +336,11 @@ describe('the Recordings page in Chromium', () => {
     await page.reload();
     await untilValue(() => page.textContent('#continuous'), (s) => s === 'paused', 'the reloaded page to show paused');
     expect(continuousFiles(dir)).toEqual(stopped);
+    // The live page says so too.
+    await page.goto(`${pancake.url}/`);
+    await untilValue(() => page.textContent('#recording'), (s) => s === 'paused', 'the live page to show recording paused');
+    await page.goto(`${pancake.url}/recordings`);
+    await untilValue(() => page.textContent('#continuous'), (s) => s === 'paused', 'the Recordings page to show paused again');
 
     await page.click('#continuous-toggle');
     await untilValue(() => page.textContent('#continuous'), (s) => s === 'on', 'the page to show recording on again');
