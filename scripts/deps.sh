@@ -2,7 +2,7 @@
 # Installs the Debian packages pancake needs (and, with --test, what its tests need), only when missing.
 #
 #   bash scripts/deps.sh          # to run: ffmpeg (ffprobe, detection frames, JPEG live view), the camera tools on a Pi
-#   bash scripts/deps.sh --test   # to test: also chromium, firefox-esr, OpenSSH server+client, an FTP server, an RTSP camera (GStreamer), systemd's tools, fonts
+#   bash scripts/deps.sh --test   # to test: also chromium, firefox-esr, WebKitGTK's WebDriver and Xvfb, OpenSSH server+client, an FTP server, an RTSP camera (GStreamer), systemd's tools, fonts
 #   bash scripts/deps.sh --arm    # for npm run test:arm: qemu-user-static and Debian's arm64 and armhf cross C/C++ runtimes
 #
 # Idempotent: installed packages are left alone and apt-get is not run at all when nothing is missing.
@@ -22,6 +22,8 @@ done
 
 packages=(ffmpeg)
 if [ "$want_test" = 1 ]; then
+  # WebKit (Safari's engine): WebKitGTK's MiniBrowser and WebDriver under Xvfb; gstreamer1.0-libav decodes its H.264.
+  packages+=(webkit2gtk-driver xvfb gstreamer1.0-libav)
   packages+=(chromium firefox-esr openssh-server openssh-client python3-pyftpdlib python3-openssl systemd fonts-dejavu-core procps openssl)
   # The test RTSP camera (test/helpers/rtsp_server.py): GStreamer's rtsp-server from /usr/bin/python3;
   # base: videotestsrc, audiotestsrc (and the GstVideo/GstRtsp bindings); good: RTP payloaders, jpegenc;
