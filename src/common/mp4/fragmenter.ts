@@ -17,7 +17,8 @@ export interface FragmenterOptions {
   timescale?: number;
 }
 
-interface PendingSample {
+/** One sample of a fragment being made: its parts (length fields and NAL units, not copied yet) and facts. */
+export interface PendingSample {
   parts: Buffer[];
   size: number;
   ms: number;

@@ -10,6 +10,7 @@ import type { EventHistory } from './event-history.js';
 import type { RecordingLibrary } from './library.js';
 import { movieBytes } from './movie.js';
 import { formatLocal, localDayOf, localDayRange, localMidnight, nextLocalMidnight, parseTime, timeZoneName, utcOffset } from './times.js';
+import { readBody } from '../web/request-body.js';
 
 /** The longest clip one request may ask for. */
 export const MAX_CLIP_SECONDS = 3600;
@@ -352,25 +353,4 @@ export class RecordingsApi {
     res.writeHead(status, { ...HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), ...headers });
     res.end(res.req?.method === 'HEAD' ? undefined : body);
   }
-}
-
-/** The request body as text, or undefined when it is larger than `limit`. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > limit) return resolve(undefined);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.pause();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

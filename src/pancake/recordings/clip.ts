@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises';
 import type { Rotation } from '../../common/events.js';
 import { iterateNalUnits, nalUnitType } from '../../common/h264/nal.js';
 import { fragmentHead, initSegment, type FragmentSample } from '../../common/mp4/fragmented.js';
+import type { PendingSample } from '../../common/mp4/fragmenter.js';
 import { keepsNal, NAL_LENGTH_BYTES, presentationOrder } from '../../common/mp4/samples.js';
 import { SampleRole } from '../../common/mp4/timing.js';
 import { trackFormat, variableCompositionOffsets } from '../../common/mp4/video-track.js';
@@ -86,15 +87,6 @@ export function planClip(sources: readonly ClipSource[], rangeFrom: number, rang
   return { parts, frames, start, end, timescale: sameRate ? clipTimescale(first.timing.fps) : 90000, rotation: first.timing.rotation };
 }
 
-/** One sample of a fragment being made: its parts (length fields and NAL units, not copied yet) and facts. */
-interface PendingSample {
-  parts: Buffer[];
-  size: number;
-  ms: number;
-  poc: number;
-  startsPeriod: boolean;
-  sync: boolean;
-}
 
 /**
  * The clip's bytes: the init segment, then one media fragment per GOP, each made from the frame

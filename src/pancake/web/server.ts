@@ -18,6 +18,7 @@ import { MAX_CLIENT_MESSAGE_BYTES, parseAck } from './protocol.js';
 import { LoginLimiter, parseCookies, SESSION_COOKIE, sessionCookie, SessionSigner } from './sessions.js';
 import { contentType, readStatic, resolveStatic } from './static-files.js';
 import type { Viewer } from './viewers.js';
+import { readBody } from './request-body.js';
 
 export interface LiveServerOptions {
   host?: string;
@@ -379,26 +380,4 @@ export type LiveMode = 'h264' | 'mse' | 'jpeg';
 /** The websocket's ?mode=; H.264 when absent or unknown (pages before MSE asked for nothing or jpeg). */
 export function liveMode(value: string | null): LiveMode {
   return value === 'jpeg' || value === 'mse' ? value : 'h264';
-}
-
-/** The request body as text, or undefined when it is larger than `limit` (then the rest is not read). */
-function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) return resolve(undefined);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.pause();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
