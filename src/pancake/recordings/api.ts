@@ -106,7 +106,6 @@ export class RecordingsApi {
     const rawPath = q < 0 ? raw : raw.slice(0, q);
     const params = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
     const method = req.method ?? 'GET';
-    const read = method === 'GET' || method === 'HEAD';
     if (!this.authorized(req, hasSession)) {
       throw new ApiError(401, 'login required: a session cookie or Authorization: Bearer TOKEN (--api-token)', this.options.apiToken ? { 'WWW-Authenticate': 'Bearer' } : {});
     }
@@ -149,7 +148,6 @@ export class RecordingsApi {
       only('PUT');
       return this.setRecording(req, res);
     }
-    if (!read) throw new ApiError(404, 'no such API route');
     throw new ApiError(404, 'no such API route');
   }
 
