@@ -70,7 +70,10 @@ export function probe(file: string): { codec: string; profile: string; width: nu
 
 /** Decodes a file with `ffmpeg -v error` and returns what it printed (empty means no decoding error). */
 export function decodeErrors(file: string, inputArgs: string[] = []): string {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', ...inputArgs, '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
+  // The input's own time base for the (null) output: a variable-rate MP4 whose frames come closer
+  // than 1/r_frame_rate is valid, but rounded to ffmpeg's default 1/r_frame_rate its timestamps
+  // collide ("non monotonically increasing dts to muxer"), which says nothing about decoding.
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', ...inputArgs, '-i', file, '-enc_time_base', '-1', '-f', 'null', '-'], { encoding: 'utf8' });
   return (r.stderr + (r.status === 0 ? '' : `\nexit ${r.status}`)).trim();
 }
 
