@@ -1,5 +1,4 @@
-// Test helpers for the live page in any browser driver (playwright's or puppeteer's Page): its stats, its picture, pancake's children.
-import fs from 'node:fs';
+// Test helpers for the live page in any browser driver (playwright's or puppeteer's Page): its stats and its picture.
 
 /** What static/live.js publishes as window.pancakeStats. */
 export interface PageStats {
@@ -58,22 +57,6 @@ export function changedPixels(a: number[], b: number[]): number {
   let n = 0;
   for (let i = 0; i < a.length; i++) if (Math.abs(a[i]! - b[i]!) > 8) n++;
   return n;
-}
-
-/** The command names of `pid`'s child processes (from /proc). */
-export function childCommands(pid: number): string[] {
-  const found: string[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) found.push(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return found;
 }
 
 /** The median of a list of numbers (NaN for none). */

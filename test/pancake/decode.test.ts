@@ -1,5 +1,4 @@
 // The frame decoder: which units are fed, frames cut from ffmpeg's output, and the real ffmpeg child on the test card.
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/common/clock.js';
@@ -13,6 +12,7 @@ import { FrameDecoder, type RgbFrame } from '../../src/pancake/decode/frame-deco
 import { RawFrameSplitter } from '../../src/pancake/decode/raw-frames.js';
 import { captureLogger } from '../postproc/upload/capture-logger.js';
 import { until } from '../helpers/until.js';
+import { childrenNamed } from '../helpers/proc.js';
 
 const unit = (keyframe: boolean, wallTime: number): { keyframe: boolean; wallTime: number } => ({ keyframe, wallTime });
 
@@ -97,19 +97,6 @@ describe('FrameDecoder with ffmpeg', () => {
     decoder = undefined;
   });
 
-  /** ffmpeg children of this process (by /proc), for checking that none is left running. */
-  function ffmpegChildren(): number[] {
-    return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return ppid === process.pid && stat.includes('(ffmpeg)');
-      } catch {
-        return false;
-      }
-    });
-  }
-
   it('decodes every picture at the asked size, one frame behind the stream, and stops its child with the last subscriber', async () => {
     const { logger } = captureLogger();
     decoder = new FrameDecoder({ clock: systemClock, logger });
@@ -121,9 +108,9 @@ describe('FrameDecoder with ffmpeg', () => {
     expect(frames.map((f) => f.time)).toEqual(Array.from({ length: 23 }, (_, k) => 1_000_000 + 12 + k));
     expect(frames.every((f) => f.width === 64 && f.height === 48 && f.data.length === 64 * 48 * 3)).toBe(true);
     expect(frames[0]!.data.some((b) => b > 40)).toBe(true);
-    expect(ffmpegChildren()).toHaveLength(1);
+    expect(childrenNamed(process.pid, 'ffmpeg')).toHaveLength(1);
     sub.close();
-    await until(() => ffmpegChildren().length === 0);
+    await until(() => childrenNamed(process.pid, 'ffmpeg').length === 0);
   });
 
   it('delivers a keyframe as soon as the unit after it is fed, not one GOP later', async () => {
@@ -150,7 +137,7 @@ describe('FrameDecoder with ffmpeg', () => {
     decoder.subscribe({ width: 16, height: 16, keyframesOnly: true, onFrame: (f) => c.push(f.time) });
     for (let i = 0; i < 14; i++) decoder.push(au(i));
     await until(() => a.length >= 13 && c.length >= 1, 'pictures of both sizes', undefined, () => `a: ${a.length}, b: ${b.length}, c: ${c.length}; log:\n${text()}`);
-    expect(ffmpegChildren()).toHaveLength(2);
+    expect(childrenNamed(process.pid, 'ffmpeg')).toHaveLength(2);
     expect(b).toEqual(a.slice(0, b.length));
   });
 

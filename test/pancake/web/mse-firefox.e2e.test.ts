@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NON_SECURE_HOST } from '../../helpers/browser.js';
 import { ensureFirefox, launchFirefox } from '../../helpers/firefox.js';
 import { startLivePancake, type LivePancake } from '../../helpers/live.js';
-import { changedPixels, childCommands, median, pictureSample, waitDrawn, type EvaluatingPage } from '../../helpers/live-page.js';
+import { changedPixels, median, pictureSample, waitDrawn, type EvaluatingPage } from '../../helpers/live-page.js';
+import { childrenNamed } from '../../helpers/proc.js';
 
 const firefox = ensureFirefox();
 if ('missing' in firefox) console.warn(`skipping the Firefox live-view tests: ${firefox.missing}`);
@@ -57,7 +58,7 @@ describe.skipIf('missing' in firefox)('live view in Firefox', () => {
     expect(seen.secure).toBe(false);
     expect(seen.mode).toBe('mse');
     expect(seen.label).toBe('(MSE)');
-    expect(childCommands(pancake.child.pid!)).not.toContain('ffmpeg');
+    expect(childrenNamed(pancake.child.pid!, 'ffmpeg')).toEqual([]);
     expect(pancake.log()).not.toMatch(/decoding for the JPEG view/);
     console.log(`MSE in Firefox, 640x480 12 fps: median delay ${median(seen.delays)} ms over ${seen.delays.length} frames`);
     await seen.page.close();

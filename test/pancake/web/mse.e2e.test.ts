@@ -3,7 +3,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, NON_SECURE_HOST, NON_SECURE_HOST_RULE } from '../../helpers/browser.js';
 import { startLivePancake, type LivePancake } from '../../helpers/live.js';
-import { changedPixels, childCommands, median, pageStats, pictureSample, pollUntil, waitDrawn, type PageStats } from '../../helpers/live-page.js';
+import { changedPixels, median, pageStats, pictureSample, pollUntil, waitDrawn, type PageStats } from '../../helpers/live-page.js';
+import { childrenNamed } from '../../helpers/proc.js';
 
 /** The same pancake under the name that is not a secure context. */
 const nonSecureUrl = (pancake: LivePancake): string => `http://${NON_SECURE_HOST}:${new URL(pancake.url).port}`;
@@ -49,7 +50,7 @@ describe('MSE live view in Chromium', () => {
     await pollUntil(async () => Number(await page.textContent('#fps')), (fps) => fps > 0, 'the frame rate shown');
     expect(await page.textContent('#camera')).toBe('up');
     // The Pi decodes nothing: no ffmpeg child (the JPEG path's decoder), and the log never started one.
-    expect(childCommands(pancake.child.pid!)).not.toContain('ffmpeg');
+    expect(childrenNamed(pancake.child.pid!, 'ffmpeg')).toEqual([]);
     expect(pancake.log()).not.toMatch(/decoding for the JPEG view/);
     expect(pancake.log()).toMatch(/web: mse viewer connected/);
     console.log(`MSE in Chromium, 640x480 12 fps: median delay ${median(later.delays)} ms over ${later.delays.length} frames`);

@@ -6,9 +6,10 @@ import { PROJECT_ROOT } from '../../../src/common/paths.js';
 import { NON_SECURE_HOST } from '../../helpers/browser.js';
 import { makeTmp, probe, runDist } from '../../helpers/env.js';
 import { startLivePancake, type LivePancake } from '../../helpers/live.js';
-import { changedPixels, childCommands, median, pictureSample, pollUntil, waitDrawn } from '../../helpers/live-page.js';
+import { changedPixels, median, pictureSample, pollUntil, waitDrawn } from '../../helpers/live-page.js';
 import { usePancakeTest } from '../../helpers/pancake-process.js';
 import { DESKTOP, ensureWebKit, PHONE, startWebKit, type WebKit, type WebKitPage } from '../../helpers/webkit.js';
+import { childrenNamed } from '../../helpers/proc.js';
 
 const webkit = ensureWebKit();
 if ('missing' in webkit) console.warn(`skipping the WebKit page tests: ${webkit.missing}`);
@@ -137,7 +138,7 @@ describe.skipIf('missing' in webkit)('the pages in WebKit (WebKitGTK MiniBrowser
       seen[mode] = `median delay ${median(later.delays)} ms over ${later.delays.length} frames`;
     }
     // Neither mode decodes on the Pi: no ffmpeg child (the JPEG path's decoder), and the log never started one.
-    expect(childCommands(t.pancake.child.pid!)).not.toContain('ffmpeg');
+    expect(childrenNamed(t.pancake.child.pid!, 'ffmpeg')).toEqual([]);
     expect(t.pancake.log()).not.toMatch(/decoding for the JPEG view/);
     expect(t.pancake.log()).toMatch(/web: mse viewer connected/);
     console.log(`WebKit ${size.width} px, 640x480 12 fps: WebCodecs ${seen.h264}; MSE ${seen.mse}`);
