@@ -149,7 +149,9 @@ function expectCleanFile(event: FileEvent): void {
 function expectFramesCoverSpan(event: FileEvent): void {
   const spanMs = Date.parse(event.end) - Date.parse(event.start);
   expect(spanMs).toBeGreaterThan(1000);
-  expect(Math.abs(event.frames! - (spanMs / FRAME_MS + 1))).toBeLessThanOrEqual(3);
+  // Within half a second of frames: a reconnecting ffmpeg hands over its first frames in a burst,
+  // which shortens the wall-clock span (a fresh-clone run was 4.3 frames off); a lost GOP is 60.
+  expect(Math.abs(event.frames! - (spanMs / FRAME_MS + 1))).toBeLessThanOrEqual(8);
 }
 
 liveDescribe('a named RTSP camera with an audio track goes down, hangs, and comes back (--camera-timeout 3)', () => {
