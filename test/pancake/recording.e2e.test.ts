@@ -22,7 +22,8 @@ describe('pancake with the fake camera', () => {
   it('records continuously, announces the finished file on SIGTERM and exits 0 within 5 s', async () => {
     const { dir, name, argvFile } = setup();
     t.sink = await startEventSink(name);
-    t.pancake = startPancake(['--record-continuous', dir, '--emit', name, '--resolution', '640', '480', '--vflip'], { FAKE_CAMERA_ARGV_FILE: argvFile });
+    // Hourly files: one file, unless the test runs across an hour's start (15-minute files would split 4 times as often).
+    t.pancake = startPancake(['--record-continuous', dir, '--segment-minutes', '60', '--emit', name, '--resolution', '640', '480', '--vflip'], { FAKE_CAMERA_ARGV_FILE: argvFile });
     await t.pancake.waitForLog('record: writing');
     await new Promise((r) => setTimeout(r, 2500));
     const stopped = await t.pancake.stop('SIGTERM');
