@@ -22,6 +22,10 @@ export interface RtspServerOptions {
   bitrate?: number;
   /** Seconds between keyframes (forced by stream time, so they stay put when the rate drops): 4. */
   gopSeconds?: number;
+  /** videotestsrc's picture: `ball` (a moving ball), or e.g. `smpte` (colour bars, still unless `horizontalSpeed`). */
+  pattern?: string;
+  /** Pixels the picture scrolls left per frame (videotestsrc horizontal-speed): 0. Motion that shows frame order. */
+  horizontalSpeed?: number;
   /** B-frames (x264 veryfast, 2 B-frames, Main profile); off: ultrafast + zerolatency, no B-frames. */
   bframes?: boolean;
   /** An AAC track (voaacenc, 48 kHz mono, RTP mpeg4-generic) beside the video. */
@@ -104,6 +108,8 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
     bitrate: options.bitrate ?? 300,
     gop: options.gopSeconds ?? 4,
     bframes: options.bframes ?? false,
+    pattern: options.pattern ?? 'ball',
+    hspeed: options.horizontalSpeed ?? 0,
     audio: options.audio ?? false,
     codec: options.codec ?? 'h264',
     paramsets: options.parameterSets ?? 'in-band',

@@ -29,6 +29,8 @@ DEFAULTS = {
     'bitrate': 300,  # kbit/s
     'gop': 4.0,  # seconds between keyframes
     'bframes': False,
+    'pattern': 'ball',  # videotestsrc pattern
+    'hspeed': 0,  # videotestsrc horizontal-speed: pixels the picture scrolls left per frame
     'audio': False,
     'codec': 'h264',  # h264 | h265 | mjpeg
     # 'in-band': SPS/PPS before every IDR (the payloader inserts them); 'sdp': only in the SDP's
@@ -61,8 +63,8 @@ def out(line):
 
 
 def video_chain():
-    # A moving ball, so P/B frames carry real motion; I420 is what every encoder here takes.
-    src = (f'videotestsrc name=vsrc is-live=true pattern=ball ! '
+    # A moving ball (or scrolling bars), so P/B frames carry real motion; I420 is what every encoder here takes.
+    src = (f'videotestsrc name=vsrc is-live=true pattern={cfg["pattern"]} horizontal-speed={int(cfg["hspeed"])} ! '
            f'video/x-raw,format=I420,width={cfg["width"]},height={cfg["height"]},framerate={fps}/1 ! queue')
     # Keyframes come from the probe every `gop` seconds of stream time (so a GOP keeps its length in
     # seconds when the rate drops); the encoder's own limit is a safety net a frame beyond that.

@@ -2,6 +2,7 @@
 import type { Rotation } from '../events.js';
 import type { AccessUnit } from '../h264/annexb.js';
 import { iterateNalUnits, nalUnitType } from '../h264/nal.js';
+import type { SpsInfo } from '../h264/sps.js';
 import { fragmentHead, initSegment, type FragmentSample } from './fragmented.js';
 import { keepsNal, NAL_LENGTH_BYTES, presentationOrder, SampleReader } from './samples.js';
 import { SampleRole } from './timing.js';
@@ -15,6 +16,12 @@ export interface FragmenterOptions {
   rotation: Rotation;
   /** Ticks per second; `timebase(frameRate(fps)).timescale` makes a constant rate exact (7 fps → 7000). */
   timescale?: number;
+}
+
+/** What {@link Fragmenter.fragment} may leave out. */
+export interface FragmentOptions {
+  /** Keep the newest sample for the next fragment (a live cut before an anchor, see {@link Fragmenter.addedAnchor}). */
+  holdNewest?: boolean;
 }
 
 /** One sample of a fragment being made: its parts (length fields and NAL units, not copied yet) and facts. */
@@ -36,7 +43,8 @@ export interface PendingSample {
  * samples added since the last call, and {@link initSegment} exists from the first fragment on. Call it
  * before each keyframe for one fragment per GOP (a file, a clip across files), or after every
  * unit for the live view. Presentation order is worked out within a fragment, so a stream that
- * {@link reorders} (B-frames) must be cut at keyframes only.
+ * {@link reorders} (B-frames) must be cut where its presentation order is complete: at keyframes,
+ * or live, right before each anchor ({@link addedAnchor}, `fragment({ holdNewest: true })`).
  *
  * Times never drift: each sample ends at the exact sum of the durations so far, rounded to a tick.
  */
@@ -56,6 +64,7 @@ export class Fragmenter {
   private samples = 0;
   private periodMaxPoc = -Infinity;
   private reordered = false;
+  private anchor = false;
 
   constructor(options: FragmenterOptions) {
     this.rotation = options.rotation;
@@ -67,9 +76,31 @@ export class Fragmenter {
     return this.init;
   }
 
-  /** Whether pictures were seen out of decoding order (B-frames): then cut fragments at keyframes only. */
+  /** Whether pictures were seen out of decoding order (B-frames): then cut fragments at keyframes, or live before anchors. */
   get reorders(): boolean {
     return this.reordered;
+  }
+
+  /**
+   * Whether the last {@link add} began a sample whose POC is above every earlier one of its POC
+   * period (or that starts a period): each sample added before it is then shown before it. For a
+   * stream whose pictures are shown before every picture decoded after them (IBBP, x264's
+   * pyramid B-frames: I0 | P6 B2 B4 | P12 B8 B10, or I0 | P8 B4 b2 b6 | P16 …), the samples
+   * before such an anchor are a run of pictures complete in presentation order, right after
+   * those of the fragment before.
+   */
+  get addedAnchor(): boolean {
+    return this.anchor;
+  }
+
+  /** Samples added that are in no fragment yet (a held anchor, a first field waiting for its second). */
+  get samplesPending(): number {
+    return this.pending.length;
+  }
+
+  /** The SPS in effect at the first sample, once there is one. */
+  get sps(): SpsInfo | undefined {
+    return this.reader.first?.sps;
   }
 
   /** Samples in the fragments returned so far, and their total duration in ticks. */
@@ -85,6 +116,7 @@ export class Fragmenter {
   add(au: Pick<AccessUnit, 'data' | 'keyframe'>, durationMs: number): void {
     const d = this.reader.read(au);
     const last = this.pending.at(-1);
+    this.anchor = false;
     if (d.role === SampleRole.NONE) {
       // Skipped before the first sample: not shown, its time left out. Dropped later: the time stays covered.
       if (d.dropped === undefined) return;
@@ -109,6 +141,7 @@ export class Fragmenter {
     }
     if (d.startsPeriod) this.periodMaxPoc = -Infinity;
     if (d.poc < this.periodMaxPoc) this.reordered = true;
+    this.anchor = d.poc > this.periodMaxPoc;
     this.periodMaxPoc = Math.max(this.periodMaxPoc, d.poc);
     this.pending.push({ parts: [bytes], size: bytes.length, ms: durationMs + this.carryMs, poc: d.poc, startsPeriod: d.startsPeriod, sync: d.sync });
     this.carryMs = 0;
@@ -116,10 +149,11 @@ export class Fragmenter {
 
   /**
    * One media fragment (moof + mdat) of the samples added since the last call, or undefined when
-   * there are none. A first field still waiting for its second stays for the next fragment.
+   * there are none. A first field still waiting for its second stays for the next fragment, and
+   * so does the newest sample with `holdNewest`.
    */
-  fragment(): Buffer | undefined {
-    const take = this.reader.awaitsSecondField ? this.pending.length - 1 : this.pending.length;
+  fragment(options: FragmentOptions = {}): Buffer | undefined {
+    const take = options.holdNewest || this.reader.awaitsSecondField ? this.pending.length - 1 : this.pending.length;
     if (take <= 0) return undefined;
     const samples = this.pending.splice(0, take);
     const deltas = new Uint32Array(samples.length);
@@ -134,6 +168,9 @@ export class Fragmenter {
     if (!this.init) {
       // The first fragment's reordering delay becomes the edit list's, so every later fragment of
       // the same GOP structure has offsets >= 0 (trun version 0) and presentation starts at 0.
+      // A live fragment cut before an anchor starts with its anchor, shown last: its B-frames get
+      // negative offsets (trun version 1, as CMAF writes them), and an IDR alone in the first
+      // fragment keeps the shift 0, so the IDR is still presented at 0.
       this.editShift = offsets ? -Math.min(0, ...offsets) : 0;
       this.init = initSegment(trackFormat(this.reader.first!, this.rotation, this.timescale), this.editShift);
     }

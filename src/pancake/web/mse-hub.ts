@@ -1,5 +1,6 @@
-// Live fragmented MP4 for browsers with MSE: the camera's access units wrapped (never decoded), one fragment per unit, ack-paced.
+// Live fragmented MP4 for browsers with MSE: the camera's access units wrapped (never decoded), one fragment per unit (per anchor with B-frames), ack-paced.
 import type { AccessUnit } from '../../common/h264/annexb.js';
+import type { SpsInfo } from '../../common/h264/sps.js';
 import { Fragmenter } from '../../common/mp4/fragmenter.js';
 import { FRAME_MP4 } from './protocol.js';
 import { liveFrame, Viewer, type LiveFrame, type ViewerSocket } from './viewers.js';
@@ -10,6 +11,18 @@ const MAX_CACHED_UNITS = 600;
 const FIRST_FRAME_MS = 1000 / 30;
 /** Intervals outside this are outages or bursts, not the frame rate. */
 const MAX_FRAME_MS = 1000;
+
+/**
+ * What an SPS says about B-frame reordering: false when the stream cannot reorder (Baseline, an
+ * intra-only profile, or VUI max_num_reorder_frames 0), true when it says it may (more than 0),
+ * undefined when it does not say (no bitstream_restriction, as the Pi's encoder writes it).
+ */
+export function spsReordering(sps: SpsInfo): boolean | undefined {
+  if (sps.profileIdc === 66 || sps.profileIdc === 44) return false; // Baseline has no B slices; CAVLC 4:4:4 Intra no inter prediction
+  if ((sps.constraintFlags & 0x10) !== 0 && [110, 122, 244].includes(sps.profileIdc)) return false; // the High … Intra profiles (constraint_set3)
+  if (sps.maxNumReorderFrames === undefined) return undefined;
+  return sps.maxNumReorderFrames > 0;
+}
 
 interface CachedUnit {
   unit: AccessUnit;
@@ -25,6 +38,19 @@ interface CachedUnit {
  * and PPS: a viewer can start, or skip ahead, at any keyframe, and a camera that restarts with
  * another size needs nothing special. The page appends in MSE's "sequence" mode, so the
  * fragments' own times (restarting at each keyframe) never matter, only their durations.
+ *
+ * Without B-frames each access unit is a fragment of its own, sent at once. A fragment's pictures
+ * are put in presentation order within it only, so a stream with B-frames is cut before each
+ * anchor instead (the newest picture raising its period's largest POC; see
+ * {@link Fragmenter.addedAnchor}): I0 | P3 B1 B2 | P6 B4 B5 …, each fragment sent when the
+ * next anchor arrives, and what is held at a keyframe closes the old GOP. That costs up to
+ * the distance between anchors (B-frames + 1 frames) of delay. It is done from a GOP's first
+ * picture when the SPS says the stream may reorder (x264 does), and from the first picture out
+ * of order on for good otherwise (an SPS without bitstream_restriction: the Pi's encoder, many
+ * IP cameras), so a camera without B-frames pays nothing. In that case the GOP where B-frames
+ * first show (when a viewer was already watching) shows its first P picture once too early (I0
+ * P3 B1 B2 P6 …: one step back, then in order); a viewer joining later, or whose first GOP
+ * reveals them, gets it in order.
  *
  * A fragment is made once for every viewer; nobody watching costs nothing but the references of
  * the current GOP. The Pi never decodes in this mode.
@@ -42,6 +68,12 @@ export class MseHub {
   private lastWall: number | undefined;
   private frameMs = FIRST_FRAME_MS;
   private intervals = 0;
+  /** Units added to the fragmenter and not yet sent in a fragment, oldest first. */
+  private unsent: CachedUnit[] = [];
+  /** The current GOP is cut before anchors (B-frames declared or seen). */
+  private holding = false;
+  /** B-frames were seen: every later GOP is cut before anchors, whatever its SPS says. */
+  private reorderingSeen = false;
   /** Access units that could not be wrapped (the viewers then wait for the next keyframe). */
   unwrappable = 0;
 
@@ -60,6 +92,8 @@ export class MseHub {
     if (!unit.keyframe && this.gop.length === 0) return; // nothing decodable before the first keyframe
     const cached: CachedUnit = { unit, seq: this.seq++ >>> 0, ms: this.frameMs };
     if (unit.keyframe) {
+      // Pictures still held belong to the old GOP: viewers in it get them before the new keyframe.
+      if (this.fragmenting) this.send(this.flush());
       this.gop = [cached];
       this.frames = [];
     } else {
@@ -68,14 +102,12 @@ export class MseHub {
         this.gop = [];
         this.frames = [];
         this.fragmenter = undefined;
+        this.unsent = [];
         return;
       }
     }
     if (!this.fragmenting) return;
-    const frame = this.wrap(cached);
-    if (!frame) return;
-    this.frames.push(frame);
-    for (const v of this.viewers) v.offer(this.frames, frame);
+    this.send(this.wrap(cached));
   }
 
   addViewer(socket: ViewerSocket): Viewer {
@@ -84,12 +116,10 @@ export class MseHub {
     if (!this.fragmenting) {
       // The first viewer: wrap the GOP so far, so that it starts at the newest keyframe at once.
       this.fragmenting = true;
-      this.fragmenter = undefined;
-      this.frames = [];
-      for (const cached of this.gop) {
-        const frame = this.wrap(cached);
-        if (frame) this.frames.push(frame);
-      }
+      const seen = this.reorderingSeen;
+      this.wrapGop();
+      // B-frames found in this very GOP: wrap it again, cut before anchors from its first picture.
+      if (!seen && this.reorderingSeen) this.wrapGop();
     }
     viewer.pump(this.frames);
     return viewer;
@@ -105,6 +135,7 @@ export class MseHub {
       this.fragmenting = false;
       this.fragmenter = undefined;
       this.frames = [];
+      this.unsent = [];
     }
   }
 
@@ -123,29 +154,79 @@ export class MseHub {
     this.frameMs = this.intervals++ === 0 ? d : this.frameMs + (d - this.frameMs) / 8;
   }
 
-  /** The unit as an MP4 fragment message, with the init segment in front after a keyframe; undefined when it makes none. */
+  /** Offers a new fragment to every viewer. */
+  private send(frame: LiveFrame | undefined): void {
+    if (!frame) return;
+    this.frames.push(frame);
+    for (const v of this.viewers) v.offer(this.frames, frame);
+  }
+
+  /** Wraps the cached GOP afresh into `frames` (nothing is sent). */
+  private wrapGop(): void {
+    this.fragmenter = undefined;
+    this.unsent = [];
+    this.frames = [];
+    for (const cached of this.gop) {
+      const frame = this.wrap(cached);
+      if (frame) this.frames.push(frame);
+    }
+  }
+
+  /** Adds the unit to the GOP's fragmenter: the fragment that completes, as a message (init segment in front after a keyframe); undefined when none does. */
   private wrap(cached: CachedUnit): LiveFrame | undefined {
     const { unit } = cached;
     if (unit.keyframe) {
       this.fragmenter = new Fragmenter({ rotation: 0 }); // the page rotates (as for H.264 and JPEG), not the track matrix
       this.initPending = true;
+      this.unsent = [];
     }
     const fragmenter = this.fragmenter;
     if (!fragmenter) return undefined;
     let media: Buffer | undefined;
     try {
       fragmenter.add(unit, cached.ms);
-      media = fragmenter.fragment();
+      this.unsent.push(cached);
+      if (unit.keyframe) {
+        const sps = fragmenter.sps;
+        this.holding = this.reorderingSeen || (sps !== undefined && spsReordering(sps) === true);
+      }
+      if (fragmenter.reorders) this.holding = this.reorderingSeen = true;
+      // Held: a fragment ends right before each anchor, whose own fragment then begins.
+      if (!this.holding) media = fragmenter.fragment();
+      else if (fragmenter.addedAnchor) media = fragmenter.fragment({ holdNewest: true });
     } catch (err) {
       // A unit the MP4 code cannot read must not take the server down: this GOP is lost to MSE viewers.
       this.unwrappable++;
       this.fragmenter = undefined;
+      this.unsent = [];
       this.warn(`live: an access unit could not be wrapped into MP4 (${(err as Error).message}); MSE viewers wait for the next keyframe`);
       return undefined;
     }
+    return this.message(fragmenter, media);
+  }
+
+  /** Everything the GOP's fragmenter still holds, as a last fragment of its GOP (before the next keyframe). */
+  private flush(): LiveFrame | undefined {
+    const fragmenter = this.fragmenter;
+    if (!fragmenter || fragmenter.samplesPending === 0) return undefined;
+    return this.message(fragmenter, fragmenter.fragment());
+  }
+
+  /**
+   * The message of a fragment just made of the oldest unsent units: all of them, or all but the
+   * newest when the fragmenter still holds a sample (an anchor, a first field). It takes the
+   * newest unit's sequence number, so a viewer that sent it goes on with the next fragment's
+   * range without counting a skip, and the oldest unit's wall time, which its delay counts from.
+   */
+  private message(fragmenter: Fragmenter, media: Buffer | undefined): LiveFrame | undefined {
     if (!media) return undefined;
-    if (!this.initPending) return liveFrame(FRAME_MP4, cached.seq, media, false, unit.wallTime);
+    const units = fragmenter.samplesPending > 0 ? this.unsent.splice(0, this.unsent.length - 1) : this.unsent.splice(0);
+    const first = units[0];
+    if (!first) return undefined; // a fragment has a sample, so a unit: never taken
+    const seq = units.at(-1)!.seq;
+    const wall = first.unit.wallTime;
+    if (!this.initPending) return liveFrame(FRAME_MP4, seq, media, false, wall);
     this.initPending = false;
-    return liveFrame(FRAME_MP4, cached.seq, Buffer.concat([fragmenter.initSegment!, media]), true, unit.wallTime);
+    return liveFrame(FRAME_MP4, seq, Buffer.concat([fragmenter.initSegment!, media]), true, wall);
   }
 }

@@ -10,7 +10,7 @@ import { Fragmenter } from '../../../src/common/mp4/fragmenter.js';
 import { frameRate, timebase } from '../../../src/common/mp4/timing.js';
 import { PROJECT_ROOT } from '../../../src/common/paths.js';
 import { decodeErrors, makeTmp, removeTmp } from '../../helpers/env.js';
-import { ALL_STREAMS, byName } from '../h264/fixtures.js';
+import { ALL_STREAMS, byName, FIXTURE_DIR } from '../h264/fixtures.js';
 import { frameMd5s, streamFacts, topLevelBoxes } from './mp4-facts.js';
 
 let tmp: string;
@@ -130,6 +130,42 @@ describe('Fragmenter', () => {
     expect(decodeErrors(out)).toBe('');
     expect(frameMd5s(out)).toEqual(frameMd5s(f.file));
     if (hasMp4Box) expect(mp4boxInfo(out)).toEqual({ samples: 30, seconds: 3 });
+  });
+
+  it.each([
+    ['high-bframes-160x120.h264', 'AA--A--A--A--A-A'],
+    ['pyramid-160x120.h264', 'AA---A---A---A--A'],
+  ])('%s cut live before each anchor (holdNewest): in presentation order, IDR at 0, pictures identical', (name, pattern) => {
+    const file = path.join(FIXTURE_DIR, name);
+    const units = accessUnits(file);
+    const gop = units.findIndex((u, i) => i > 0 && u.keyframe); // the first GOP, then the next one's IDR
+    const fragmenter = new Fragmenter({ rotation: 0 });
+    const parts: Buffer[] = [];
+    const anchors: string[] = [];
+    for (const au of units.slice(0, gop + 1)) {
+      fragmenter.add(au, 100);
+      anchors.push(fragmenter.addedAnchor ? 'A' : '-');
+      if (!fragmenter.addedAnchor) continue;
+      const fragment = fragmenter.fragment({ holdNewest: true });
+      if (fragment) parts.push(fragment);
+      expect(fragmenter.samplesPending).toBe(1);
+    }
+    // Anchors: the I and P pictures (each raises the POC), and the next IDR (a new POC period).
+    expect(anchors.join('')).toBe(pattern);
+    parts.push(fragmenter.fragment()!);
+    expect(fragmenter.samplesPending).toBe(0);
+    expect(fragmenter.reorders).toBe(true);
+    const out = path.join(tmp, 'live-b.mp4');
+    fs.writeFileSync(out, Buffer.concat([fragmenter.initSegment!, ...parts]));
+    expect(topLevelBoxes(out).filter((b) => b.type === 'moof')).toHaveLength(pattern.split('A').length - 1); // a fragment ends before every anchor but the first, and the last one closes
+    expect(decodeErrors(out)).toBe('');
+    const frames = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'frame=pts', '-of', 'json', out], { encoding: 'utf8' });
+    const pts = (JSON.parse(frames.stdout) as { frames: { pts: number }[] }).frames.map((f) => f.pts);
+    // In order, 100 ms (9000 ticks) apart. (ffmpeg moves the whole track later by the largest negative
+    // composition offset, a B-frame's; in the trun the IDR is at 0, see test/pancake/web/mse-hub.test.ts.)
+    expect(pts).toEqual(Array.from({ length: gop + 1 }, (_, i) => pts[0]! + i * 9000));
+    expect(fragmenter.initSegment!.indexOf('elst', 0, 'latin1')).toBe(-1); // no edit: the lone IDR of the first fragment is at 0
+    expect(frameMd5s(out)).toEqual(frameMd5s(file).slice(0, gop + 1));
   });
 
   it('a clip across two files is one track: frames and time add up, decoding never restarts', () => {
