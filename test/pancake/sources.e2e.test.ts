@@ -7,6 +7,7 @@ import { PROJECT_ROOT, TESTCARD_PATH } from '../../src/common/paths.js';
 import { decodeErrors, FAKE_CAMERA_DIR, frameTypes, makeTmp, probe, run } from '../helpers/env.js';
 import { startEventSink } from '../helpers/event-sink.js';
 import { startPancake, usePancakeTest } from '../helpers/pancake-process.js';
+import { until } from '../helpers/until.js';
 
 const isFile = (e: PancakeEvent): e is FileEvent => 'h264' in e;
 const CONTROLLED = path.join(PROJECT_ROOT, 'test', 'fixtures', 'customize', 'controlled.ts');
@@ -33,7 +34,8 @@ function keepParameterSetsOnlyAtStart(data: Buffer): Buffer {
 describe('camera sources', () => {
   const t = usePancakeTest();
 
-  async function recordFor(ms: number, args: string[], env: Record<string, string> = {}): Promise<FileEvent> {
+  /** Records for `ms`, and then until `done()` (what the test needs to have happened), then stops pancake. */
+  async function recordFor(ms: number, args: string[], env: Record<string, string> = {}, done?: { what: string; cond: () => boolean }): Promise<FileEvent> {
     t.tmp ??= makeTmp();
     const dir = path.join(t.tmp, 'h264');
     fs.mkdirSync(dir, { recursive: true });
@@ -42,6 +44,7 @@ describe('camera sources', () => {
     t.pancake = startPancake(['--record-continuous', dir, '--emit', name, ...args], env);
     await t.pancake.waitForLog('record: writing');
     await new Promise((r) => setTimeout(r, ms));
+    if (done) await until(done.cond, done.what, 20_000, () => t.pancake!.log());
     expect((await t.pancake.stop()).code).toBe(0);
     return (await t.sink.waitFor(isFile)) as FileEvent;
   }
@@ -82,7 +85,9 @@ describe('camera sources', () => {
     t.tmp = makeTmp();
     const argvFile = path.join(t.tmp, 'argv.jsonl');
     // Dies every second, so we also see that restarts drop the overlay file.
-    await recordFor(3000, [], { FAKE_CAMERA_STAGES: '', FAKE_CAMERA_ARGV_FILE: argvFile, FAKE_CAMERA_DIE_AFTER: '1' });
+    const starts = (): number => (fs.existsSync(argvFile) ? fs.readFileSync(argvFile, 'utf8').trim().split('\n').length : 0);
+    await recordFor(1000, [], { FAKE_CAMERA_STAGES: '', FAKE_CAMERA_ARGV_FILE: argvFile, FAKE_CAMERA_DIE_AFTER: '1' },
+      { what: 'the camera restarted once', cond: () => starts() >= 2 });
     const warnings = t.pancake!.log().match(/no annotate_cv stage/g) ?? [];
     expect(warnings).toHaveLength(1);
     const runs = fs.readFileSync(argvFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
