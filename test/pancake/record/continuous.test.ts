@@ -9,6 +9,7 @@ import { TESTCARD_PATH } from '../../../src/common/paths.js';
 import { ContinuousRecorder, type FinishedRecording } from '../../../src/pancake/record/continuous.js';
 import { RecordingJournal } from '../../../src/pancake/record/journal.js';
 import { decodeErrors, makeTmp, probe, removeTmp } from '../../helpers/env.js';
+import { until } from '../../helpers/until.js';
 
 const logger = createLogger({ program: 'test', level: 'error' });
 const local = (h: number, m: number, s = 0): number => new Date(2026, 2, 14, h, m, s).getTime();
@@ -92,7 +93,7 @@ describe('ContinuousRecorder', () => {
     const { recorder, journal } = make(15);
     const units = testcardUnits().slice(0, 13);
     units.forEach((u, i) => recorder.push({ ...u, wallTime: local(10, 0) + i * 83 }, undefined));
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => journal.leftovers().length > 0, 'the journal entry');
     expect(journal.leftovers().map((l) => path.basename(l.path))).toEqual(['20260314-1000.h264']);
     await recorder.close();
     expect(journal.leftovers()).toEqual([]);

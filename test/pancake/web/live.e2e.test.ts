@@ -80,8 +80,8 @@ describe('live view in Chromium', () => {
     await new Promise((r) => setTimeout(r, 4000));
     const after = await stats(page);
     const fps = (after.drawn - first.drawn) / ((Date.now() - t0) / 1000);
-    expect(fps).toBeGreaterThan(2);
-    expect(fps).toBeLessThanOrEqual(5.3);
+    expect(fps).toBeGreaterThan(1); // it moves (a loaded machine decodes slowly) …
+    expect(fps).toBeLessThanOrEqual(5.3); // … and never faster than --max-stream-fps
     const size = await page.evaluate(() => {
       const c = document.getElementById('picture') as HTMLCanvasElement;
       return [c.width, c.height];
@@ -131,10 +131,12 @@ describe('live view in Chromium', () => {
     await new Promise((r) => setTimeout(r, 8000));
     const s1 = await stats(smooth);
     const slowStats = await stats(slow);
-    // The smooth viewer saw (nearly) every frame: 12 fps for 8 s.
-    expect(s1.drawn - s0.drawn).toBeGreaterThan(80);
+    // The smooth viewer saw most frames (12 fps for 8 s: 96; the throttled one can take about 2 a
+    // second), at a small delay: limits wide enough for a loaded 2-core machine, far from what a
+    // viewer held back to the slow one's pace would show.
+    expect(s1.drawn - s0.drawn).toBeGreaterThan(60);
     const recent = s1.delays.slice(-60).sort((x, y) => x - y);
-    expect(recent[Math.floor(recent.length / 2)]!).toBeLessThan(200);
+    expect(recent[Math.floor(recent.length / 2)]!).toBeLessThan(500);
     // The slow one skipped ahead instead of falling further and further behind.
     const slowRecent = slowStats.delays.slice(-10);
     expect(Math.max(...slowRecent)).toBeLessThan(4000);
