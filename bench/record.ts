@@ -6,7 +6,9 @@
 // doing weighs on them alike:
 //   1. the targets: (a) pancake --record-continuous --emit, (b) the camera piped into ffmpeg
 //      segmenting with -c copy, (c) the runtime's floor: a bare Node process that spawns the camera
-//      and writes its pipe to a file in 0.5 s batches (as pancake batches), nothing else.
+//      and writes its pipe to a file in 0.5 s batches (as pancake batches), nothing else; (d) the
+//      cheapest Node reader found (onread into one reused buffer), to show what the runtime's
+//      stream path itself costs.
 //   2. what features add, each against a plain pancake measured in the same phase: one H.264 live
 //      viewer (a websocket client that acknowledges every frame, as the page does), and detection
 //      recording (--record-detection edge, detect() without image, so the pre-roll buffer and the
@@ -47,6 +49,33 @@ source.stdout.on('data', (chunk) => chunks.push(chunk));
 source.on('exit', (code, signal) => { console.error('camera exited (' + (code ?? signal) + ')'); process.exit(1); });
 setInterval(() => { if (chunks.length) { fs.writeSync(fd, Buffer.concat(chunks)); chunks = []; } }, 500);
 process.on('SIGTERM', () => { source.removeAllListeners('exit'); source.kill('SIGTERM'); process.exit(0); });
+`;
+
+// The cheapest Node reader found: net.Socket's onread reads into one reused buffer (no Buffer per read, none of
+// the Readable stream's bookkeeping), copied into a reused batch buffer written every 0.5 s. The camera writes to
+// a connected unix socket instead of a pipe, because Node opens no pipe of its own for onread.
+const ONREAD_READER = `
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const [out, camera, ...args] = process.argv.slice(1);
+const fd = fs.openSync(out, 'w');
+const batch = Buffer.allocUnsafe(4 << 20);
+let used = 0;
+const name = '\\0bench-record-onread-' + process.pid;
+const server = net.createServer((peer) => {
+  server.close();
+  const source = spawn(camera, args, { stdio: ['ignore', peer, 'ignore'] });
+  peer.destroy();
+  source.on('exit', (code, signal) => { console.error('camera exited (' + (code ?? signal) + ')'); process.exit(1); });
+  process.on('SIGTERM', () => { source.removeAllListeners('exit'); source.kill('SIGTERM'); process.exit(0); });
+});
+server.listen(name, () => net.connect({ path: name, onread: { buffer: Buffer.allocUnsafe(1 << 20), callback: (n, buf) => {
+  if (used + n > batch.length) { fs.writeSync(fd, batch, 0, used); used = 0; }
+  buf.copy(batch, used, 0, n);
+  used += n;
+} } }));
+setInterval(() => { if (used) { fs.writeSync(fd, batch, 0, used); used = 0; } }, 500);
 `;
 
 /** One recorder under measurement: the process whose CPU counts, and how to stop what it needs. */
@@ -128,6 +157,11 @@ function startFloor(dir: string): Recorder {
   return { label: 'bare Node read + batched write (floor)', pid: child.pid!, dir, stop: () => killAndWait(child) };
 }
 
+function startOnreadFloor(dir: string): Recorder {
+  const child = spawn(process.execPath, ['-e', ONREAD_READER, path.join(dir, 'all.h264'), FAKE_CAMERA, ...cameraArgs], { env: CAMERA_ENV, stdio: ['ignore', 'ignore', 'inherit'] });
+  return { label: 'bare Node, onread into one buffer + batched write', pid: child.pid!, dir, stop: () => killAndWait(child) };
+}
+
 /** A live-view client that acknowledges every frame as soon as it arrives (the page acks once drawn). */
 function watch(port: number): { frames: () => number; close: () => void } {
   let frames = 0;
@@ -181,7 +215,7 @@ let phase2: Result[] = [];
 try {
   // Phase 1: the targets.
   const pancake = await startPancake('pancake --record-continuous --emit', dir('pancake'), []);
-  phase1 = await measureSideBySide([pancake, startFfmpeg(dir('ffmpeg')), startFloor(dir('floor'))]);
+  phase1 = await measureSideBySide([pancake, startFfmpeg(dir('ffmpeg')), startFloor(dir('floor')), startOnreadFloor(dir('onread'))]);
 
   // Phase 2: what a viewer and the detection pre-roll add.
   const plain = await startPancake('pancake (as above)', dir('plain'), []);
@@ -195,12 +229,12 @@ try {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
-const [ours, peer, floor] = phase1 as [Result, Result, Result];
+const [ours, peer, floor, onread] = phase1 as [Result, Result, Result, Result];
 const [plain, viewed, detecting] = phase2 as [Result, Result, Result];
 const row = (r: Result, adds = ''): (string | number)[] => [r.label, r.cpuPerSecond, adds, r.startup, r.rss, r.files, r.note];
 const header = ['recorder', 'CPU-s per s of video', 'adds over plain pancake', `CPU-s in the first ${WARMUP} s`, 'peak RSS MB', 'files', ''];
 console.log('\nphase 1: the targets, side by side');
-printTable([header, row(ours), row(peer), row(floor)]);
+printTable([header, row(ours), row(peer), row(floor), row(onread)]);
 console.log('\nphase 2: what features add, side by side');
 printTable([header, row(plain), row(viewed, (viewed.cpuPerSecond - plain.cpuPerSecond).toFixed(4)), row(detecting, (detecting.cpuPerSecond - plain.cpuPerSecond).toFixed(4))]);
 const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
@@ -209,5 +243,6 @@ const overFloor = ours.cpuPerSecond / floor.cpuPerSecond;
 console.log('');
 console.log(`CPU ratio pancake / ffmpeg: ${overFfmpeg.toFixed(2)} (target ≤ ${RATIO_FFMPEG_TARGET}: ${verdict(overFfmpeg <= RATIO_FFMPEG_TARGET)})`);
 console.log(`CPU ratio pancake / bare Node floor: ${overFloor.toFixed(2)} (target ≤ ${RATIO_FLOOR_TARGET}: ${verdict(overFloor <= RATIO_FLOOR_TARGET)}); floor / ffmpeg: ${(floor.cpuPerSecond / peer.cpuPerSecond).toFixed(2)}`);
+console.log(`the cheapest Node reader (onread) / ffmpeg: ${(onread.cpuPerSecond / peer.cpuPerSecond).toFixed(2)}; pancake / it: ${(ours.cpuPerSecond / onread.cpuPerSecond).toFixed(2)}`);
 console.log(`pancake peak RSS ${ours.rss.toFixed(1)} MB (target ≤ ${RSS_TARGET_MB} MB: ${verdict(ours.rss <= RSS_TARGET_MB)})`);
 console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs (other work on the machine shows here)`);
