@@ -8,11 +8,10 @@ import { detectionBaseName } from '../../src/pancake/record/naming.js';
 import { decodeErrors, frameTypes, makeTmp, probe, removeTmp } from '../helpers/env.js';
 import { startEventSink } from '../helpers/event-sink.js';
 import { startPancake, usePancakeTest } from '../helpers/pancake-process.js';
+import { QUARTER_HOUR_MS } from '../helpers/split-marks.js';
 
 const CONTROLLED = path.join(PROJECT_ROOT, 'test', 'fixtures', 'customize', 'controlled.ts');
 const isFile = (e: PancakeEvent): e is FileEvent => 'h264' in e;
-/** Continuous files split at 00, 15, 30 and 45 minutes (every zone's offset is a multiple of 15 minutes). */
-const QUARTER_HOUR_MS = 15 * 60_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** An event reduced to what the original's format says: which fields, and the detection value. */

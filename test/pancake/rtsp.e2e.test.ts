@@ -13,6 +13,7 @@ import { launchChromium } from '../helpers/browser.js';
 import { decodeErrors, frameTypes, makeTmp, probe, removeTmp, runDist } from '../helpers/env.js';
 import { startEventSink, type EventSink } from '../helpers/event-sink.js';
 import { startPancake, type PancakeProcess } from '../helpers/pancake-process.js';
+import { clearOfSplitMark } from '../helpers/split-marks.js';
 import { rtspServerAvailable, startRtspServer, type RtspServerOptions, type RtspTestServer } from '../helpers/rtsp-server.js';
 import { PostprocProcess } from '../postproc/postproc-process.js';
 
@@ -25,6 +26,8 @@ const CONTROLLED = path.join(PROJECT_ROOT, 'test', 'fixtures', 'customize', 'con
 /** Generous limits: every wait ends on an event or a log line; these only bound a broken run. */
 const WAIT_MS = 40_000;
 const TEST_MS = 120_000;
+/** The longest a test that needs one file records, from pancake's start to its stop. */
+const SPLIT_SPAN_MS = 60_000;
 /** The camera's frame time at its 15 fps. */
 const FRAME_MS = 1000 / 15;
 
@@ -300,6 +303,8 @@ liveDescribe('pancake with an RTSP camera', () => {
   }, TEST_MS);
 
   live('4. a wrong password (digest and basic, in the URL or --camera-password env:) says so, and no password appears in the log, events or live page', async () => {
+    // The right-password runs expect exactly one file each: no 00/15/30/45 split while they record.
+    await clearOfSplitMark(SPLIT_SPAN_MS);
     const right = 'r1ght:p@ss/wörd';
     const wrong = 'wr0ng:p@ss/wörd';
     const cases = [
@@ -356,7 +361,7 @@ liveDescribe('pancake with an RTSP camera', () => {
         expect(decodeErrors((r.sink.events[0] as FileEvent).h264)).toBe('');
       }
     }
-  }, TEST_MS);
+  }, TEST_MS + SPLIT_SPAN_MS);
 
   live('5. an H.265 camera: one clear line naming H.265 and what to change, down with that reason, retried with backoff', async () => {
     const cam = await rig.camera({ codec: 'h265', bframes: false });
@@ -386,6 +391,8 @@ liveDescribe('pancake with an RTSP camera', () => {
   }, TEST_MS);
 
   live('6. variable frame rate (15 fps, then 7): the event has the real timing and fps, and postproc\'s MP4 lasts as long as the file\'s wall-clock time', async () => {
+    // One file must hold both rates: a 00/15/30/45 split in between would announce the 15 fps part alone.
+    await clearOfSplitMark(SPLIT_SPAN_MS);
     const cam = await rig.camera();
     const { tmp, dir, socket } = rig.tmp();
     const mp4Dir = path.join(tmp, 'mp4');
@@ -434,7 +441,7 @@ liveDescribe('pancake with an RTSP camera', () => {
     const steps = presentationSteps(mp4);
     expect(within(mean(steps.slice(12, 6 * 15)), 1 / 15, 0.2)).toBe(true);
     expect(within(mean(steps.slice(-5 * 7)), 1 / 7, 0.2)).toBe(true);
-  }, TEST_MS);
+  }, TEST_MS + SPLIT_SPAN_MS);
 
   it('7. a bad rtsp:// URL exits 3 before anything starts, with one line naming --camera and no password', async () => {
     const { tmp } = rig.tmp();
