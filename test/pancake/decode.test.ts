@@ -98,13 +98,15 @@ describe('FrameDecoder with ffmpeg', () => {
   });
 
   it('decodes every picture at the asked size, one frame behind the stream, and stops its child with the last subscriber', async () => {
-    const { logger } = captureLogger();
+    const { logger, text } = captureLogger();
     decoder = new FrameDecoder({ clock: systemClock, logger });
     for (let i = 0; i < 5; i++) decoder.push(au(i)); // nobody subscribes: nothing happens
     const frames: RgbFrame[] = [];
     const sub = decoder.subscribe({ width: 64, height: 48, keyframesOnly: false, onFrame: (f) => frames.push(f) });
     for (let i = 5; i < 12 + 24; i++) decoder.push(au(i)); // feeding starts at the IDR of unit 12
-    await until(() => frames.length >= 23);
+    // (A fresh-clone run once timed out here with no details: now it says what came and what the decoder logged.)
+    await until(() => frames.length >= 23, '23 pictures', undefined,
+      () => `pictures: ${frames.map((f) => f.time - 1_000_000).join(' ')}; ffmpeg children: ${childrenNamed(process.pid, 'ffmpeg').length}; log:\n${text()}`);
     expect(frames.map((f) => f.time)).toEqual(Array.from({ length: 23 }, (_, k) => 1_000_000 + 12 + k));
     expect(frames.every((f) => f.width === 64 && f.height === 48 && f.data.length === 64 * 48 * 3)).toBe(true);
     expect(frames[0]!.data.some((b) => b > 40)).toBe(true);
