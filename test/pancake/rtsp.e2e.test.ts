@@ -168,6 +168,12 @@ liveDescribe('a named RTSP camera with an audio track goes down, hangs, and come
   const status: Record<'up' | 'down' | 'hung' | 'back', Awaited<ReturnType<typeof liveStatus>> | undefined> = { up: undefined, down: undefined, hung: undefined, back: undefined };
   let page = '';
   let exit: Awaited<ReturnType<PancakeProcess['stop']>>;
+  let outageLog = 0; // where pancake's log stood when outage 1 began
+  // The events from outage 1 on. On a busy machine the camera's first answer can take longer than
+  // --camera-timeout (a CI run here: a down and an up before the first file was written); that start
+  // is not one of the outages, so camera events from before outage 1 are left out.
+  const sinceOutages = (): PancakeEvent[] => sink.events.filter((e) => !('camera' in e) || Date.parse(e.time) >= at.down);
+  const countSince = (pred: (e: PancakeEvent) => boolean): number => sinceOutages().filter(pred).length;
 
   beforeAll(async () => {
     cam = await rig.camera({ parameterSets: 'sdp' });
@@ -183,16 +189,17 @@ liveDescribe('a named RTSP camera with an audio track goes down, hangs, and come
 
     // Outage 1: the server goes away (the connection closes); reconnects are refused until it is back.
     let offset = p.log().length;
+    outageLog = offset;
     at.down = Date.now();
     await cam.down();
-    await sink.waitFor(isCamera('down'), WAIT_MS);
+    await sink.waitFor(() => countSince(isCamera('down')) === 1, WAIT_MS);
     await sink.waitFor(isFile, WAIT_MS);
     await logAfter(p, offset, /camera: [^\n]*connection refused[^\n]*restarting in 2 s/); // a second attempt failed too
     status.down = await liveStatus(url);
     offset = p.log().length;
     at.up = Date.now();
     await cam.up();
-    await sink.waitFor(isCamera('up'), WAIT_MS);
+    await sink.waitFor(() => countSince(isCamera('up')) === 1, WAIT_MS);
     await logAfter(p, offset, /record: writing/);
     await sleep(2500);
 
@@ -200,13 +207,13 @@ liveDescribe('a named RTSP camera with an audio track goes down, hangs, and come
     offset = p.log().length;
     at.pause = Date.now();
     cam.pause();
-    await sink.waitFor((e) => isCamera('down')(e) && sink.events.filter(isCamera('down')).length === 2, WAIT_MS);
+    await sink.waitFor(() => countSince(isCamera('down')) === 2, WAIT_MS);
     await logAfter(p, offset, /restarting in 2 s/); // the reconnect timed out as well
     status.hung = await liveStatus(url);
     offset = p.log().length;
     at.resume = Date.now();
     cam.resume();
-    await sink.waitFor((e) => isCamera('up')(e) && sink.events.filter(isCamera('up')).length === 2, WAIT_MS);
+    await sink.waitFor(() => countSince(isCamera('up')) === 2, WAIT_MS);
     await logAfter(p, offset, /record: writing/);
     status.back = await liveStatus(url);
     await sleep(1500);
@@ -217,8 +224,9 @@ liveDescribe('a named RTSP camera with an audio track goes down, hangs, and come
 
   it('3. down within the timeout, exactly once per outage, up when back; every file finished, clean, and recording resumes in a new one', () => {
     expect(exit.code).toBe(0);
-    expect(sink.events.map(kind)).toEqual(['camera:down', 'h264', 'camera:up', 'camera:down', 'h264', 'camera:up', 'h264']);
-    const [closed, hung] = sink.events.filter(isCamera('down'));
+    const events = sinceOutages();
+    expect(events.map(kind), `events ${JSON.stringify(sink.events)}\nlog:\n${p.log()}`).toEqual(['camera:down', 'h264', 'camera:up', 'camera:down', 'h264', 'camera:up', 'h264']);
+    const [closed, hung] = events.filter(isCamera('down'));
     // The closed connection is reported at once; the hang within --camera-timeout (3 s) and a watchdog tick.
     expect(closed!.reason).toMatch(/^rtsp:\/\/127\.0\.0\.1:\d+\/stream: the camera ended the stream \(connection closed\) \(ffmpeg /);
     expect(Date.parse(closed!.time) - at.down).toBeLessThan(3000);
@@ -227,7 +235,7 @@ liveDescribe('a named RTSP camera with an audio track goes down, hangs, and come
     expect(Date.parse(hung!.time) - at.pause).toBeLessThan(3000 + 1500);
     // Several attempts failed during each outage, yet one down event each (the log says so too).
     expect(linesMatching(p.log(), /camera: .*restarting in \d+ s/).length).toBeGreaterThanOrEqual(4);
-    expect(linesMatching(p.log(), /event: \{.*"camera":"down"/)).toHaveLength(2);
+    expect(linesMatching(p.log().slice(outageLog), /event: \{.*"camera":"down"/)).toHaveLength(2);
     // The live page said so: up, down with the reason, down again while hung, up once back.
     expect(status.up).toMatchObject({ camera: 'up', reason: null });
     expect(status.down!.camera).toBe('down');
