@@ -69,3 +69,12 @@ export function startEventSink(name: string, { ack = true } = {}): Promise<Event
     );
   });
 }
+
+/**
+ * `events` without the camera up/down events sent before `sinceMs` (wall-clock ms). A test that
+ * makes its own outage checks this: on a busy machine the first connection to a camera can take
+ * longer than --camera-timeout (a down and an up before the first file), which is not that outage.
+ */
+export function withoutCameraEventsBefore(events: readonly PancakeEvent[], sinceMs: number): PancakeEvent[] {
+  return events.filter((e) => !('camera' in e) || Date.parse(e.time) >= sinceMs);
+}

@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../../src/common/paths.js';
 import { HEADER_BYTES } from '../../src/pancake/web/protocol.js';
 import { startsWithSpsPpsIdr } from '../helpers/annexb-facts.js';
 import { decodeErrors, frameTypes, makeTmp, probe, removeTmp, runDist } from '../helpers/env.js';
-import { startEventSink, type EventSink } from '../helpers/event-sink.js';
+import { startEventSink, withoutCameraEventsBefore, type EventSink } from '../helpers/event-sink.js';
 import { MJPG_STREAMER, mjpgStreamerAvailable, startMjpgStreamer, type MjpgStreamerServer } from '../helpers/mjpeg-server.js';
 import { startPancake, type PancakeProcess } from '../helpers/pancake-process.js';
 
@@ -100,10 +100,7 @@ liveDescribe('an MJPEG camera (mjpg-streamer) recorded, shown and restarted', ()
   let snapshot: { status: number; type: string | null; body: Buffer };
   let exit: Awaited<ReturnType<PancakeProcess['stop']>>;
   let stoppedAt = 0;
-  // The events from the camera's stop on: on a busy machine the first start can take longer than
-  // --camera-timeout (a down and an up before the first file, as an RTSP test saw in CI); that start
-  // is not the outage this test makes.
-  const sinceStop = (): PancakeEvent[] => sink.events.filter((e) => !('camera' in e) || Date.parse(e.time) >= stoppedAt);
+  const sinceStop = (): PancakeEvent[] => withoutCameraEventsBefore(sink.events, stoppedAt); // the outage this test makes
 
   beforeAll(async () => {
     cam = await startMjpgStreamer();
